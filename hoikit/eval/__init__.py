@@ -1,0 +1,1 @@
+"""Evaluation: the metric suite (``hoikit.eval.metrics``, the ruler), dataset readers, runners."""
