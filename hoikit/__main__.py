@@ -1,0 +1,5 @@
+import sys
+
+from hoikit.cli import main
+
+sys.exit(main())
