@@ -207,3 +207,25 @@ def test_object_pose_converges_from_3cm_with_silhouette_and_depth():
         opt.step()
         sched.step()
     assert (t - t_true).norm().item() < 0.002
+
+
+def test_nothing_in_view_renders_background_with_a_graph():
+    cam = Camera.from_fov(32, 32, 50.0)
+    v, f = sphere(0.04, (0.0, 0.0, -0.5), 2)  # behind the camera
+    v.requires_grad_(True)
+    out = render([(v, f)], cam)
+    assert not out.mask.any() and out.silhouette.abs().sum() == 0 and (out.part_id == -1).all()
+    (out.silhouette.sum() + out.depth.sum()).backward()
+    assert v.grad is not None and (v.grad == 0).all()
+
+
+def test_bench_render_cli_prints_the_figures(tmp_path, capsys):
+    import json
+
+    from hoikit.cli import main
+
+    assert main(["bench", "render", "--json", "--repeats", "1", "--out", str(tmp_path / "r.json")]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert {"fb_256_10k_s", "mc_fb_64_s", "preview_512_s", "machine"} <= set(res)
+    assert res["faces"] >= 10_000 and res["fb_256_10k_s"] > 0
+    assert json.loads((tmp_path / "r.json").read_text())["faces"] == res["faces"]

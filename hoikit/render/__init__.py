@@ -11,9 +11,9 @@ from typing import Any
 
 _EXPORTS = {
     "raster": ["Crossings", "Fragments", "face_neighbours", "rasterize", "silhouette_crossings"],
+    "projection": ["pixel_rays", "project", "ray_triangle"],
     "renderer": [
-        "RenderOutput", "Scene", "antialias", "face_normals", "interpolate", "pixel_rays", "project",
-        "ray_triangle", "render", "shade", "vertex_normals",
+        "RenderOutput", "Scene", "antialias", "face_normals", "interpolate", "render", "shade", "vertex_normals",
     ],
 }  # fmt: skip
 _WHERE = {name: mod for mod, names in _EXPORTS.items() for name in names}

@@ -12,15 +12,12 @@ at integer coordinates; images indexed [row y, column x].
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
 import numpy as np
+import torch
 from numba import njit
 
+from hoikit.render.projection import pixel_rays, ray_triangle
 from hoikit.types import Camera
-
-if TYPE_CHECKING:
-    import torch
 
 DEFAULT_NEAR = 1e-3  # metres; triangles with a vertex at or before this depth are not drawn
 
@@ -28,10 +25,9 @@ DEFAULT_NEAR = 1e-3  # metres; triangles with a vertex at or before this depth a
 # ------------------------------------------------------------------------------------ z-buffer
 @njit(cache=True, nogil=True)
 def _zbuffer(uv, z, faces, height, width, near):  # pragma: no cover - compiled
-    """Nearest face per pixel centre; returns face index (-1 none), depth, perspective barycentrics."""
+    """Nearest face per pixel centre: face index (-1 none) and depth (inf none)."""
     face_idx = np.full((height, width), -1, dtype=np.int64)
     depth = np.full((height, width), np.inf)
-    bary = np.zeros((height, width, 3))
     for f in range(faces.shape[0]):
         a, b, c = faces[f, 0], faces[f, 1], faces[f, 2]
         za, zb, zc = z[a], z[b], z[c]
@@ -58,10 +54,7 @@ def _zbuffer(uv, z, faces, height, width, near):  # pragma: no cover - compiled
                 if d < depth[y, x]:
                     depth[y, x] = d
                     face_idx[y, x] = f
-                    bary[y, x, 0] = w0 * d / za
-                    bary[y, x, 1] = w1 * d / zb
-                    bary[y, x, 2] = w2 * d / zc
-    return face_idx, depth, bary
+    return face_idx, depth
 
 
 @dataclass(frozen=True)
@@ -90,9 +83,36 @@ def project_numpy(vertices: np.ndarray, camera: Camera) -> np.ndarray:
         return camera.project(np.asarray(vertices, dtype=np.float64))
 
 
-def _zbuffer_numpy(vertices: np.ndarray, faces: np.ndarray, camera: Camera, near: float):
+def zbuffer_numpy(vertices: np.ndarray, faces: np.ndarray, camera: Camera, near: float = DEFAULT_NEAR):
+    """The z-buffer on numpy arrays: (V, 3) float64 metres, (F, 3) int64 →
+    face index (H, W) int64 (-1 background) and depth (H, W) float64 (inf background)."""
     uv = project_numpy(vertices, camera)
     return _zbuffer(uv, np.ascontiguousarray(vertices[:, 2]), faces, camera.height, camera.width, near)
+
+
+def to_numpy(vertices: torch.Tensor, faces: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """Detached contiguous float64 / int64 CPU copies for the numba kernels."""
+    v = np.ascontiguousarray(vertices.detach().cpu().numpy(), dtype=np.float64)
+    return v, np.ascontiguousarray(faces.detach().cpu().numpy(), dtype=np.int64)
+
+
+def pixel_hits(
+    vertices: torch.Tensor, faces: torch.Tensor, face_idx: torch.Tensor, camera: Camera
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Where each covered pixel's ray meets its face, recomputed in torch from the vertices.
+
+    Args:
+        vertices: (V, 3) camera-frame metres; faces: (F, 3) long.
+        face_idx: (H, W) long from the z-buffer.
+    Returns:
+        pixels (N,) long flat indices of covered pixels, depth (N,) metres, bary (N, 3) —
+        differentiable w.r.t. ``vertices`` (exact for the fixed visible face).
+    """
+    face_flat = face_idx.reshape(-1)
+    pixels = torch.nonzero(face_flat >= 0)[:, 0]
+    tri = vertices[faces[face_flat[pixels]]]  # (N, 3, 3)
+    depth, bary = ray_triangle(pixel_rays(pixels, camera, vertices.dtype), tri)
+    return pixels, depth, bary
 
 
 def rasterize(vertices: torch.Tensor, faces: torch.Tensor, camera: Camera, near: float = DEFAULT_NEAR) -> Fragments:
@@ -109,18 +129,18 @@ def rasterize(vertices: torch.Tensor, faces: torch.Tensor, camera: Camera, near:
     Returns:
         :class:`Fragments` on ``vertices``' device, bary/depth in its dtype.
     """
-    import torch
+    face_np, _ = zbuffer_numpy(*to_numpy(vertices, faces), camera, near)
+    face_idx = torch.as_tensor(face_np, device=vertices.device)
+    with torch.no_grad():
+        pixels, depth, bary = pixel_hits(vertices, faces, face_idx, camera)
+    H, W = face_np.shape
+    return Fragments(face_idx, scatter_pixels(bary, pixels, (H, W, 3)), scatter_pixels(depth, pixels, (H, W)))
 
-    v = np.ascontiguousarray(vertices.detach().cpu().numpy(), dtype=np.float64)
-    f = np.ascontiguousarray(faces.detach().cpu().numpy(), dtype=np.int64)
-    face_idx, depth, bary = _zbuffer_numpy(v, f, camera, near)
-    depth[face_idx < 0] = 0.0
-    dev, dt = vertices.device, vertices.dtype
-    return Fragments(
-        torch.as_tensor(face_idx, device=dev),
-        torch.as_tensor(bary, dtype=dt, device=dev),
-        torch.as_tensor(depth, dtype=dt, device=dev),
-    )
+
+def scatter_pixels(values: torch.Tensor, pixels: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
+    """(N, ...) values at flat pixel indices → image of ``shape`` with zeros elsewhere (differentiable)."""
+    flat = values.new_zeros((shape[0] * shape[1], *shape[2:]))
+    return flat.index_put((pixels,), values).reshape(shape)
 
 
 # ------------------------------------------------------------------------ silhouette crossings
@@ -266,6 +286,39 @@ class Crossings:
         return len(self.inside)
 
 
+def crossings_numpy(
+    vertices: np.ndarray,
+    faces: np.ndarray,
+    face_mesh: np.ndarray,
+    face_idx: np.ndarray,
+    depth: np.ndarray,
+    camera: Camera,
+    near: float = DEFAULT_NEAR,
+) -> np.ndarray:
+    """Silhouette crossings on numpy arrays (see :func:`silhouette_crossings`); depth has inf on
+    background. Returns the (M, 7) rows of ``_crossings``."""
+    uv = project_numpy(vertices, camera)
+    z = np.ascontiguousarray(vertices[:, 2])
+    edges = _silhouette_edges(uv, z, faces, face_neighbours(faces), near)
+    return _crossings(uv, z, faces, np.ascontiguousarray(face_mesh, dtype=np.int64), edges, face_idx, depth)
+
+
+def crossings_from_rows(rows: np.ndarray, width: int, device) -> Crossings:
+    """Pack the (M, 7) kernel rows into :class:`Crossings` tensors."""
+    axis = rows[:, 4]
+    ox, oy, qx, qy = rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3]
+    t = lambda x: torch.as_tensor(np.ascontiguousarray(x), device=device)  # noqa: E731
+    return Crossings(
+        inside=t(oy * width + ox),
+        outside=t(qy * width + qx),
+        axis=t(axis),
+        edge=t(rows[:, 5:7]),
+        line=t(np.where(axis == 0, oy, ox)),
+        inside_pos=t(np.where(axis == 0, ox, oy)),
+        step=t(np.where(axis == 0, qx - ox, qy - oy)),
+    )
+
+
 def silhouette_crossings(
     vertices: torch.Tensor,
     faces: torch.Tensor,
@@ -283,27 +336,8 @@ def silhouette_crossings(
     Returns:
         :class:`Crossings` on ``vertices``' device.
     """
-    import torch
-
-    v = np.ascontiguousarray(vertices.detach().cpu().numpy(), dtype=np.float64)
-    f = np.ascontiguousarray(faces.detach().cpu().numpy(), dtype=np.int64)
-    uv = project_numpy(v, camera)
-    z = np.ascontiguousarray(v[:, 2])
-    edges = _silhouette_edges(uv, z, f, face_neighbours(f), near)
+    v, f = to_numpy(vertices, faces)
     face_idx = fragments.face_idx.cpu().numpy()
     depth = np.where(face_idx >= 0, fragments.depth.detach().cpu().numpy().astype(np.float64), np.inf)
-    mesh_of_face = np.ascontiguousarray(face_mesh.cpu().numpy(), dtype=np.int64)
-    rows = _crossings(uv, z, f, mesh_of_face, edges, face_idx, depth)
-    W = camera.width
-    axis = rows[:, 4]
-    ox, oy, qx, qy = rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3]
-    t = lambda x: torch.as_tensor(np.ascontiguousarray(x), device=vertices.device)  # noqa: E731
-    return Crossings(
-        inside=t(oy * W + ox),
-        outside=t(qy * W + qx),
-        axis=t(axis),
-        edge=t(rows[:, 5:7]),
-        line=t(np.where(axis == 0, oy, ox)),
-        inside_pos=t(np.where(axis == 0, ox, oy)),
-        step=t(np.where(axis == 0, qx - ox, qy - oy)),
-    )
+    rows = crossings_numpy(v, f, face_mesh.cpu().numpy(), face_idx, depth, camera, near)
+    return crossings_from_rows(rows, camera.width, vertices.device)

@@ -36,59 +36,24 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from hoikit.render.raster import DEFAULT_NEAR, Crossings, Fragments, rasterize, silhouette_crossings
+from hoikit.render.projection import project
+from hoikit.render.raster import (
+    DEFAULT_NEAR,
+    Crossings,
+    Fragments,
+    crossings_from_rows,
+    crossings_numpy,
+    pixel_hits,
+    scatter_pixels,
+    to_numpy,
+    zbuffer_numpy,
+)
 from hoikit.types import Camera
 
 MeshTensors = tuple[torch.Tensor, torch.Tensor]  # (V, 3) camera-frame vertices, (F, 3) long faces
 
 
 # ------------------------------------------------------------------------------ small pieces
-def project(points: torch.Tensor, camera: Camera) -> torch.Tensor:
-    """(..., 3) camera-frame metres → (..., 2) pixels (x, y), differentiable."""
-    K = camera.K
-    x = points[..., 0] / points[..., 2]
-    y = points[..., 1] / points[..., 2]
-    u = float(K[0, 0]) * x + float(K[0, 1]) * y + float(K[0, 2])
-    v = float(K[1, 1]) * y + float(K[1, 2])
-    return torch.stack([u, v], dim=-1)
-
-
-def pixel_rays(pixels: torch.Tensor, camera: Camera, dtype: torch.dtype) -> torch.Tensor:
-    """Camera-frame directions K⁻¹ (x, y, 1) through pixel centres.
-
-    Args:
-        pixels: (N,) long flat indices y·W + x.
-    Returns:
-        (N, 3) directions with z = 1 (so a point on the ray at depth z is z · ray).
-    """
-    K = camera.K
-    x = (pixels % camera.width).to(dtype)
-    y = (pixels // camera.width).to(dtype)
-    yn = (y - float(K[1, 2])) / float(K[1, 1])
-    xn = (x - float(K[0, 2]) - float(K[0, 1]) * yn) / float(K[0, 0])
-    return torch.stack([xn, yn, torch.ones_like(xn)], dim=-1)
-
-
-def ray_triangle(rays: torch.Tensor, tri: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Intersect rays from the camera centre with the planes of triangles, differentiably.
-
-    Args:
-        rays: (N, 3) directions with z = 1.
-        tri: (N, 3, 3) triangle corners, camera-frame metres.
-    Returns:
-        depth (N,) metres (z of the hit), bary (N, 3) barycentric coordinates of the hit (they sum
-        to one; inside the triangle when all are non-negative).
-    """
-    v0, v1, v2 = tri.unbind(dim=1)
-    n = torch.linalg.cross(v1 - v0, v2 - v0)
-    depth = (n * v0).sum(-1) / (n * rays).sum(-1)
-    hit = depth[:, None] * rays
-    n2 = (n * n).sum(-1)
-    b0 = (n * torch.linalg.cross(v1 - hit, v2 - hit)).sum(-1) / n2
-    b1 = (n * torch.linalg.cross(v2 - hit, v0 - hit)).sum(-1) / n2
-    return depth, torch.stack([b0, b1, 1.0 - b0 - b1], dim=-1)
-
-
 def face_normals(vertices: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
     """(F, 3) area-weighted (unnormalised) normals: counter-clockwise faces point outward."""
     v0, v1, v2 = vertices[faces[:, 0]], vertices[faces[:, 1]], vertices[faces[:, 2]]
@@ -98,7 +63,9 @@ def face_normals(vertices: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
 def vertex_normals(vertices: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
     """(V, 3) unit normals: area-weighted mean of the adjacent face normals."""
     fn = face_normals(vertices, faces)
-    vn = torch.zeros_like(vertices).index_add(0, faces.reshape(-1), fn.repeat_interleave(3, dim=0))
+    vn = torch.zeros_like(vertices)
+    for k in range(3):
+        vn = vn.index_add(0, faces[:, k], fn)
     return torch.nn.functional.normalize(vn, dim=-1, eps=1e-20)
 
 
@@ -221,10 +188,11 @@ class RenderOutput:
         return interpolate(attr, self.scene.faces, self.fragments.face_idx, self.bary)
 
 
-def _scatter(values: torch.Tensor, pixels: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
-    """(N, ...) values at flat pixel indices → image of ``shape`` with zeros elsewhere."""
-    flat = values.new_zeros((shape[0] * shape[1], *shape[2:]))
-    return flat.index_put((pixels,), values).reshape(shape)
+def _hard_labels(face_idx: np.ndarray, face_mesh: np.ndarray, num_parts: int) -> tuple[np.ndarray, np.ndarray]:
+    """Part id (H, W) int64 (-1 background) and its one-hot (H, W, P + 1), background first."""
+    part_id = np.where(face_idx >= 0, face_mesh[np.maximum(face_idx, 0)], -1)
+    one_hot = np.eye(num_parts + 1)[part_id + 1]
+    return part_id, one_hot
 
 
 def render(
@@ -252,35 +220,39 @@ def render(
         :class:`RenderOutput` with H = camera.height, W = camera.width.
     """
     scene = Scene.from_meshes(meshes)
-    V, faces = scene.vertices, scene.faces
+    V, faces, dev = scene.vertices, scene.faces, scene.vertices.device
     H, W = camera.height, camera.width
-    frags = rasterize(V, faces, camera, near)
-    face_flat = frags.face_idx.reshape(-1)
-    pixels = torch.nonzero(face_flat >= 0)[:, 0]
-    tri_idx = faces[face_flat[pixels]]  # (N, 3)
-    depth_px, bary_px = ray_triangle(pixel_rays(pixels, camera, V.dtype), V[tri_idx])
-    if smooth_normals:
-        normal_px = (bary_px[..., None] * vertex_normals(V, faces)[tri_idx]).sum(dim=1)
-    else:
-        normal_px = face_normals(V, faces)[face_flat[pixels]]
-    normal_px = torch.nn.functional.normalize(normal_px, dim=-1, eps=1e-20)
+    v_np, f_np = to_numpy(V, faces)
+    face_np, depth_np = zbuffer_numpy(v_np, f_np, camera, near)
+    face_idx = torch.as_tensor(face_np, device=dev)
 
-    part_id = torch.where(frags.face_idx >= 0, scene.face_mesh[frags.face_idx.clamp(min=0)], -1)
-    labels = torch.nn.functional.one_hot(part_id + 1, scene.num_parts + 1).to(V.dtype)
+    pixels, depth_px, bary_px = pixel_hits(V, faces, face_idx, camera)
+    visible = face_idx.reshape(-1)[pixels]
+    if smooth_normals:
+        normal_px = (bary_px[..., None] * vertex_normals(V, faces)[faces[visible]]).sum(dim=1)
+    else:
+        normal_px = face_normals(V, faces)[visible]
+    normal_px = torch.nn.functional.normalize(normal_px, dim=-1, eps=1e-20)
+    # one scatter for every per-pixel map: one gather in the backward pass
+    maps = scatter_pixels(torch.cat([depth_px[:, None], 1.0 / depth_px[:, None], normal_px, bary_px], dim=1), pixels, (H, W, 8))
+
+    mesh_np = scene.face_mesh.cpu().numpy()
+    part_np, labels_np = _hard_labels(face_np, mesh_np, scene.num_parts)
+    labels = torch.as_tensor(labels_np, dtype=V.dtype, device=dev)
     if antialias_edges:
-        crossings = silhouette_crossings(V, faces, scene.face_mesh, frags, camera, near)
-        labels = antialias(labels, crossings, V, camera)
-    labels = labels.clamp(0.0, 1.0)  # a pixel cut by two edges can overshoot
+        rows = crossings_numpy(v_np, f_np, mesh_np, face_np, depth_np, camera, near)
+        labels = antialias(labels, crossings_from_rows(rows, W, dev), V, camera).clamp(0.0, 1.0)  # two edges can overshoot
+    depth = maps[..., 0]
     return RenderOutput(
         silhouette=1.0 - labels[..., 0],
         part_silhouettes=labels[..., 1:].permute(2, 0, 1),
-        part_id=part_id,
-        depth=_scatter(depth_px, pixels, (H, W)),
-        disparity=_scatter(1.0 / depth_px, pixels, (H, W)),
-        normals=_scatter(normal_px, pixels, (H, W, 3)),
-        mask=frags.face_idx >= 0,
-        bary=_scatter(bary_px, pixels, (H, W, 3)),
-        fragments=frags,
+        part_id=torch.as_tensor(part_np, device=dev),
+        depth=depth,
+        disparity=maps[..., 1],
+        normals=maps[..., 2:5],
+        mask=face_idx >= 0,
+        bary=maps[..., 5:8],
+        fragments=Fragments(face_idx, maps[..., 5:8].detach(), depth.detach()),
         scene=scene,
     )
 
