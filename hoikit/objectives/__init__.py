@@ -12,22 +12,13 @@ on first use.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from hoikit._lazy import lazy_exports
 
-_EXPORTS = {
+__getattr__, __all__ = lazy_exports(__name__, {
     "image": ["disparity_loss", "iou_validity", "keypoint_loss", "masked_iou_loss", "normal_loss", "silhouette_bce"],
     "regularisers": ["laplacian_smoothness", "scale_reg", "translation_reg", "uniform_laplacian"],
     "interaction": [
         "contact_loss", "intersection_loss", "nearest_distance", "overlap_grid", "penetration_loss",
         "proximity_loss", "soft_inside",
     ],
-}  # fmt: skip
-_WHERE = {name: mod for mod, names in _EXPORTS.items() for name in names}
-__all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module 'hoikit.objectives' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"hoikit.objectives.{_WHERE[name]}"), name)
+})  # fmt: skip
