@@ -24,6 +24,13 @@ DEFAULT_NEAR = 1e-3  # metres; triangles with a vertex at or before this depth a
 
 # ------------------------------------------------------------------------------------ z-buffer
 @njit(cache=True, nogil=True)
+def _clamp_px(v, n):  # pragma: no cover - compiled
+    """A float pixel coordinate clamped to [-1, n]: int() of a huge projection (a vertex just in
+    front of the near plane) would overflow."""
+    return min(max(v, -1.0), float(n))
+
+
+@njit(cache=True, nogil=True)
 def _zbuffer(uv, z, faces, height, width, near):  # pragma: no cover - compiled
     """Nearest face per pixel centre: face index (-1 none) and depth (inf none)."""
     face_idx = np.full((height, width), -1, dtype=np.int64)
@@ -38,10 +45,10 @@ def _zbuffer(uv, z, faces, height, width, near):  # pragma: no cover - compiled
         if area == 0.0 or not np.isfinite(area):
             continue
         inv_area = 1.0 / area
-        x0 = max(0, int(np.ceil(min(ax, bx, cx))))
-        x1 = min(width - 1, int(np.floor(max(ax, bx, cx))))
-        y0 = max(0, int(np.ceil(min(ay, by, cy))))
-        y1 = min(height - 1, int(np.floor(max(ay, by, cy))))
+        x0 = max(0, int(np.ceil(_clamp_px(min(ax, bx, cx), width))))
+        x1 = min(width - 1, int(np.floor(_clamp_px(max(ax, bx, cx), width))))
+        y0 = max(0, int(np.ceil(_clamp_px(min(ay, by, cy), height))))
+        y1 = min(height - 1, int(np.floor(_clamp_px(max(ay, by, cy), height))))
         for y in range(y0, y1 + 1):
             for x in range(x0, x1 + 1):
                 w0 = ((bx - x) * (cy - y) - (by - y) * (cx - x)) * inv_area
@@ -217,7 +224,8 @@ def _crossings(uv, z, faces, face_mesh, edges, face_idx, depth):  # pragma: no c
     for e in range(edges.shape[0]):
         f, k = edges[e, 0], edges[e, 1]
         a, b = faces[f, k], faces[f, (k + 1) % 3]
-        cap += int(max(abs(uv[b, 0] - uv[a, 0]), abs(uv[b, 1] - uv[a, 1]))) + 2
+        extent = max(abs(uv[b, 0] - uv[a, 0]), abs(uv[b, 1] - uv[a, 1]))
+        cap += int(min(extent, float(max(height, width)))) + 2
     out = np.empty((cap, 7), dtype=np.int64)
     n = 0
     for e in range(edges.shape[0]):
@@ -233,8 +241,8 @@ def _crossings(uv, z, faces, face_mesh, edges, face_idx, depth):  # pragma: no c
         # "along" is the pair's direction, "across" the scan-line coordinate
         a_al, a_ac, d_al, d_ac = (ax, ay, dx, dy) if axis == 0 else (ay, ax, dy, dx)
         n_al, n_ac = (width, height) if axis == 0 else (height, width)
-        lo = max(0, int(np.ceil(min(a_ac, a_ac + d_ac))))
-        hi = min(n_ac - 1, int(np.ceil(max(a_ac, a_ac + d_ac))) - 1)  # half-open [min, max)
+        lo = max(0, int(np.ceil(_clamp_px(min(a_ac, a_ac + d_ac), n_ac))))
+        hi = min(n_ac - 1, int(np.ceil(_clamp_px(max(a_ac, a_ac + d_ac), n_ac))) - 1)  # half-open [min, max)
         for line in range(lo, hi + 1):
             s = (line - a_ac) / d_ac
             cross = a_al + s * d_al

@@ -22,7 +22,11 @@ How the gradient gets to the vertices:
 Limits: gradients appear only on a one-pixel band at the outline (callers who need a wider basin
 can blur both the rendered and the target silhouette); an outline formed by two meshes
 interpenetrating (no silhouette edge) stays hard; triangles crossing the ``near`` plane are
-skipped, not clipped; a pixel pair cut by two edges (sub-pixel features) sums both blends.
+skipped, not clipped; a pixel pair cut by two edges (sub-pixel features, a contour that zigzags
+over the mesh) sums both blends and is clamped to [0, 1]; a crossing whose pixel pair leaves the
+image is dropped, so coverage is hard on the image border; depth, disparity and normals are
+point-sampled at pixel centres (their gradients are those of the visible surface, not of the
+outline).
 
 Everything runs on any torch device; the two discrete passes run on the CPU (numba) and move a
 few small arrays across.
@@ -169,6 +173,8 @@ class RenderOutput:
         bary: (H, W, 3) perspective-correct barycentric coordinates, differentiable.
         fragments: the z-buffer (face indices into ``scene.faces``), no gradient.
         scene: the concatenated meshes.
+        crossings: the visible silhouette edges between pixel pairs (None without anti-aliasing);
+            pass them to :func:`antialias` to smooth the outlines of any other image (a preview).
     """
 
     silhouette: torch.Tensor
@@ -181,6 +187,7 @@ class RenderOutput:
     bary: torch.Tensor
     fragments: Fragments
     scene: Scene
+    crossings: Crossings | None = None
 
     def interpolate(self, attrs: torch.Tensor | Sequence[torch.Tensor]) -> torch.Tensor:
         """(V_total, C) or one (V_i, C) per mesh of per-vertex values → (H, W, C) image."""
@@ -239,9 +246,11 @@ def render(
     mesh_np = scene.face_mesh.cpu().numpy()
     part_np, labels_np = _hard_labels(face_np, mesh_np, scene.num_parts)
     labels = torch.as_tensor(labels_np, dtype=V.dtype, device=dev)
+    crossings = None
     if antialias_edges:
         rows = crossings_numpy(v_np, f_np, mesh_np, face_np, depth_np, camera, near)
-        labels = antialias(labels, crossings_from_rows(rows, W, dev), V, camera).clamp(0.0, 1.0)  # two edges can overshoot
+        crossings = crossings_from_rows(rows, W, dev)
+        labels = antialias(labels, crossings, V, camera).clamp(0.0, 1.0)  # two edges can overshoot
     depth = maps[..., 0]
     return RenderOutput(
         silhouette=1.0 - labels[..., 0],
@@ -254,6 +263,7 @@ def render(
         bary=maps[..., 5:8],
         fragments=Fragments(face_idx, maps[..., 5:8].detach(), depth.detach()),
         scene=scene,
+        crossings=crossings,
     )
 
 
