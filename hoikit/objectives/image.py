@@ -71,7 +71,7 @@ def keypoint_loss(
     Returns:
         scalar, pixels² (weighted mean over joints).
     """
-    from hoikit.render.renderer import project
+    from hoikit.render.projection import project
 
     err = (project(points, camera) - keypoints.to(points.dtype)).square().sum(-1)
     if weights is None:
@@ -89,7 +89,8 @@ def iou_validity(other_mask: torch.Tensor) -> torch.Tensor:
     Returns:
         (H, W) float, 1 valid / 0 ignored.
     """
-    return 1.0 - other_mask.to(torch.get_default_dtype() if not other_mask.is_floating_point() else other_mask.dtype)
+    other = other_mask if other_mask.is_floating_point() else other_mask.to(torch.get_default_dtype())
+    return 1.0 - other
 
 
 def masked_iou_loss(pred: torch.Tensor, target: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
