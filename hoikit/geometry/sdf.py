@@ -71,8 +71,9 @@ def mesh_sdf_grid(vertices: np.ndarray, faces: np.ndarray, shape: int | tuple[in
         (X, Y, Z) float64 metres, negative inside; layout of :mod:`hoikit.geometry.grid`.
     """
     import igl
+    import torch
 
-    pts = grid_points(shape, bounds).double().numpy()
+    pts = grid_points(shape, bounds, dtype=torch.float64).numpy()
     V = np.ascontiguousarray(vertices, dtype=np.float64)
     F = np.ascontiguousarray(faces, dtype=np.int64)
     sign_type = igl.SignedDistanceType.SIGNED_DISTANCE_TYPE_WINDING_NUMBER

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import torch
 
+from hoikit.render.projection import project
 from hoikit.types import Camera
 
 BCE_EPS = 1e-6  # probabilities are kept in [eps, 1 - eps] so log() stays finite
@@ -71,8 +72,6 @@ def keypoint_loss(
     Returns:
         scalar, pixels² (weighted mean over joints).
     """
-    from hoikit.render.projection import project
-
     err = (project(points, camera) - keypoints.to(points.dtype)).square().sum(-1)
     if weights is None:
         return err.mean()
