@@ -125,6 +125,20 @@ def test_normals_are_the_spheres_normals():
     assert (out.normals[out.mask][:, 2] < 0).all()  # outward normals face the camera
 
 
+def test_subpixel_triangles_keep_silhouettes_in_range():
+    # specks about one pixel across: each pixel is cut by several edges at once
+    cam = Camera.from_fov(48, 48, 50.0)
+    rng = np.random.default_rng(7)
+    centres = np.c_[rng.uniform(-0.08, 0.08, (60, 2)), np.full(60, 0.3)]
+    tri = centres[:, None] + rng.normal(0, 0.004, (60, 3, 3)) * [1, 1, 0]
+    V = torch.tensor(tri.reshape(-1, 3))
+    F = torch.arange(180).reshape(60, 3)
+    out = render([(V[:90], F[:30]), (V[90:], F[:30])], cam)
+    assert out.silhouette.min() >= 0 and out.silhouette.max() <= 1
+    assert out.part_silhouettes.min() >= 0
+    torch.testing.assert_close(out.part_silhouettes.sum(0), out.silhouette)
+
+
 def test_antialiased_area_is_continuous_under_subpixel_motion():
     cam = Camera.from_fov(128, 128, 50.0)
     v, f = sphere(0.04, (0.0, 0.0, 0.5))

@@ -12,6 +12,7 @@ __getattr__, __all__ = lazy_exports(__name__, {
     "raster": ["Crossings", "Fragments", "face_neighbours", "rasterize", "silhouette_crossings"],
     "projection": ["pixel_rays", "project", "ray_triangle"],
     "renderer": [
-        "RenderOutput", "Scene", "antialias", "face_normals", "interpolate", "render", "shade", "vertex_normals",
+        "RenderOutput", "Scene", "antialias", "edge_alpha", "face_normals", "interpolate", "render", "shade",
+        "vertex_normals",
     ],
 })  # fmt: skip

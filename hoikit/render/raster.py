@@ -103,23 +103,27 @@ def to_numpy(vertices: torch.Tensor, faces: torch.Tensor) -> tuple[np.ndarray, n
     return v, np.ascontiguousarray(faces.detach().cpu().numpy(), dtype=np.int64)
 
 
+def covered_pixels(face_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Flat indices (N,) of the covered pixels of a z-buffer face image and their faces (N,)."""
+    flat = face_idx.ravel()
+    pixels = np.flatnonzero(flat >= 0)
+    return pixels, flat[pixels]
+
+
 def pixel_hits(
-    vertices: torch.Tensor, faces: torch.Tensor, face_idx: torch.Tensor, camera: Camera
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    vertices: torch.Tensor, faces: torch.Tensor, pixels: torch.Tensor, visible: torch.Tensor, camera: Camera
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Where each covered pixel's ray meets its face, recomputed in torch from the vertices.
 
     Args:
         vertices: (V, 3) camera-frame metres; faces: (F, 3) long.
-        face_idx: (H, W) long from the z-buffer.
+        pixels: (N,) long flat indices y·W + x of covered pixels; visible: (N,) long their faces.
     Returns:
-        pixels (N,) long flat indices of covered pixels, depth (N,) metres, bary (N, 3) —
-        differentiable w.r.t. ``vertices`` (exact for the fixed visible face).
+        depth (N,) metres, bary (N, 3) — differentiable w.r.t. ``vertices`` (exact for the fixed
+        visible face).
     """
-    face_flat = face_idx.reshape(-1)
-    pixels = torch.nonzero(face_flat >= 0)[:, 0]
-    tri = vertices[faces[face_flat[pixels]]]  # (N, 3, 3)
-    depth, bary = ray_triangle(pixel_rays(pixels, camera, vertices.dtype), tri)
-    return pixels, depth, bary
+    tri = vertices[faces[visible]]  # (N, 3, 3)
+    return ray_triangle(pixel_rays(pixels, camera, vertices.dtype), tri)
 
 
 def rasterize(vertices: torch.Tensor, faces: torch.Tensor, camera: Camera, near: float = DEFAULT_NEAR) -> Fragments:
@@ -137,9 +141,11 @@ def rasterize(vertices: torch.Tensor, faces: torch.Tensor, camera: Camera, near:
         :class:`Fragments` on ``vertices``' device, bary/depth in its dtype.
     """
     face_np, _ = zbuffer_numpy(*to_numpy(vertices, faces), camera, near)
-    face_idx = torch.as_tensor(face_np, device=vertices.device)
+    dev = vertices.device
+    face_idx = torch.as_tensor(face_np, device=dev)
+    pixels, visible = (torch.as_tensor(a, device=dev) for a in covered_pixels(face_np))
     with torch.no_grad():
-        pixels, depth, bary = pixel_hits(vertices, faces, face_idx, camera)
+        depth, bary = pixel_hits(vertices, faces, pixels, visible, camera)
     H, W = face_np.shape
     return Fragments(face_idx, scatter_pixels(bary, pixels, (H, W, 3)), scatter_pixels(depth, pixels, (H, W)))
 

@@ -23,7 +23,7 @@ Limits: gradients appear only on a one-pixel band at the outline (callers who ne
 can blur both the rendered and the target silhouette); an outline formed by two meshes
 interpenetrating (no silhouette edge) stays hard; triangles crossing the ``near`` plane are
 skipped, not clipped; a pixel pair cut by two edges (sub-pixel features, a contour that zigzags
-over the mesh) sums both blends and is clamped to [0, 1]; a crossing whose pixel pair leaves the
+over the mesh) gets both blends, scaled to total at most one; a crossing whose pixel pair leaves the
 image is dropped, so coverage is hard on the image border; depth, disparity and normals are
 point-sampled at pixel centres (their gradients are those of the visible surface, not of the
 outline).
@@ -46,6 +46,7 @@ from hoikit.render.raster import (
     Crossings,
     Fragments,
     crossings_from_rows,
+    covered_pixels,
     crossings_numpy,
     pixel_hits,
     scatter_pixels,
@@ -91,13 +92,26 @@ def interpolate(attr: torch.Tensor, faces: torch.Tensor, face_idx: torch.Tensor,
     return torch.where(mask[..., None], out, torch.zeros_like(out))
 
 
+def edge_alpha(crossings: Crossings, vertices: torch.Tensor, camera: Camera) -> torch.Tensor:
+    """(M,) where each crossing's edge cuts its pixel pair: pixels from the inside pixel's centre
+    towards the outside one's (in [0, 1]), differentiable w.r.t. the edge's vertices."""
+    uv = project(vertices[crossings.edge], camera)  # (M, 2 ends, 2 coords)
+    along = crossings.axis[:, None, None].expand(-1, 2, 1)
+    (a_al, b_al), (a_ac, b_ac) = uv.gather(2, along)[..., 0].unbind(1), uv.gather(2, 1 - along)[..., 0].unbind(1)
+    cross = a_al + (crossings.line.to(uv.dtype) - a_ac) / (b_ac - a_ac) * (b_al - a_al)
+    return (cross - crossings.inside_pos.to(uv.dtype)) * crossings.step.to(uv.dtype)
+
+
 def antialias(image: torch.Tensor, crossings: Crossings, vertices: torch.Tensor, camera: Camera) -> torch.Tensor:
     """Blend across visible silhouette edges by the fraction of each pixel they cover.
 
     For a pixel pair (inside o, outside q) cut by an edge at α pixels from o towards q, a 1D box
     filter says q is covered by o's surface for max(0, α − ½) and o is uncovered for
-    max(0, ½ − α); the images of both are moved towards each other by these fractions. α is a
+    max(0, ½ − α); each of the two moves towards the other's value by its fraction. α is a
     smooth function of the edge's projected end points, which is where the gradient comes from.
+    A pixel blended by several crossings (a corner, a sub-pixel sliver) has its fractions scaled
+    to total at most one, so every output pixel stays a convex combination of input pixels
+    (one-hot labels stay in [0, 1] without clamping).
 
     Args:
         image: (H, W, C) any per-pixel quantity (part labels, colours, depth).
@@ -110,16 +124,15 @@ def antialias(image: torch.Tensor, crossings: Crossings, vertices: torch.Tensor,
         return image
     H, W, C = image.shape
     flat = image.reshape(H * W, C)
-    uv = project(vertices[crossings.edge], camera)  # (M, 2 ends, 2 coords)
-    along, across = crossings.axis[:, None, None].expand(-1, 2, 1), 1 - crossings.axis[:, None, None].expand(-1, 2, 1)
-    (a_al, b_al), (a_ac, b_ac) = uv.gather(2, along)[..., 0].unbind(1), uv.gather(2, across)[..., 0].unbind(1)
-    cross = a_al + (crossings.line.to(uv.dtype) - a_ac) / (b_ac - a_ac) * (b_al - a_al)
-    alpha = (cross - crossings.inside_pos.to(uv.dtype)) * crossings.step.to(uv.dtype)
-    diff = flat[crossings.inside] - flat[crossings.outside]
-    covered = torch.relu(alpha - 0.5)[:, None]
-    uncovered = torch.relu(0.5 - alpha)[:, None]
-    out = flat.index_add(0, crossings.outside, covered * diff).index_add(0, crossings.inside, -uncovered * diff)
-    return out.reshape(H, W, C)
+    alpha = edge_alpha(crossings, vertices, camera)
+    target = torch.cat([crossings.outside, crossings.inside])  # the pixel that changes
+    source = torch.cat([crossings.inside, crossings.outside])  # the neighbour it moves towards
+    weight = torch.cat([torch.relu(alpha - 0.5), torch.relu(0.5 - alpha)])
+    # per-pixel totals over the few touched pixels only (no whole-image pass)
+    touched, slot = torch.unique(target, return_inverse=True)
+    total = weight.new_zeros(len(touched)).index_add(0, slot, weight)
+    weight = weight / total.clamp(min=1.0)[slot]
+    return flat.index_add(0, target, weight[:, None] * (flat[source] - flat[target])).reshape(H, W, C)
 
 
 # ------------------------------------------------------------------------------------ scenes
@@ -195,10 +208,13 @@ class RenderOutput:
         return interpolate(attr, self.scene.faces, self.fragments.face_idx, self.bary)
 
 
-def _hard_labels(face_idx: np.ndarray, face_mesh: np.ndarray, num_parts: int) -> tuple[np.ndarray, np.ndarray]:
-    """Part id (H, W) int64 (-1 background) and its one-hot (H, W, P + 1), background first."""
+def _hard_labels(
+    face_idx: np.ndarray, face_mesh: np.ndarray, num_parts: int, dtype: torch.dtype
+) -> tuple[np.ndarray, np.ndarray]:
+    """Part id (H, W) int64 (-1 background) and its one-hot (H, W, P + 1) in ``dtype``'s numpy
+    type, background first."""
     part_id = np.where(face_idx >= 0, face_mesh[np.maximum(face_idx, 0)], -1)
-    one_hot = np.eye(num_parts + 1)[part_id + 1]
+    one_hot = np.eye(num_parts + 1, dtype=torch.empty(0, dtype=dtype).numpy().dtype)[part_id + 1]
     return part_id, one_hot
 
 
@@ -232,9 +248,10 @@ def render(
     v_np, f_np = to_numpy(V, faces)
     face_np, depth_np = zbuffer_numpy(v_np, f_np, camera, near)
     face_idx = torch.as_tensor(face_np, device=dev)
+    # pixel bookkeeping in numpy: whole-image torch ops are what costs most on a busy small CPU
+    pixels, visible = (torch.as_tensor(a, device=dev) for a in covered_pixels(face_np))
 
-    pixels, depth_px, bary_px = pixel_hits(V, faces, face_idx, camera)
-    visible = face_idx.reshape(-1)[pixels]
+    depth_px, bary_px = pixel_hits(V, faces, pixels, visible, camera)
     if smooth_normals:
         normal_px = (bary_px[..., None] * vertex_normals(V, faces)[faces[visible]]).sum(dim=1)
     else:
@@ -244,13 +261,13 @@ def render(
     maps = scatter_pixels(torch.cat([depth_px[:, None], 1.0 / depth_px[:, None], normal_px, bary_px], dim=1), pixels, (H, W, 8))
 
     mesh_np = scene.face_mesh.cpu().numpy()
-    part_np, labels_np = _hard_labels(face_np, mesh_np, scene.num_parts)
-    labels = torch.as_tensor(labels_np, dtype=V.dtype, device=dev)
+    part_np, labels_np = _hard_labels(face_np, mesh_np, scene.num_parts, V.dtype)
+    labels = torch.as_tensor(labels_np, device=dev)
     crossings = None
     if antialias_edges:
         rows = crossings_numpy(v_np, f_np, mesh_np, face_np, depth_np, camera, near)
         crossings = crossings_from_rows(rows, W, dev)
-        labels = antialias(labels, crossings, V, camera).clamp(0.0, 1.0)  # two edges can overshoot
+        labels = antialias(labels, crossings, V, camera)
     depth = maps[..., 0]
     return RenderOutput(
         silhouette=1.0 - labels[..., 0],
@@ -259,7 +276,7 @@ def render(
         depth=depth,
         disparity=maps[..., 1],
         normals=maps[..., 2:5],
-        mask=face_idx >= 0,
+        mask=torch.as_tensor(face_np >= 0, device=dev),
         bary=maps[..., 5:8],
         fragments=Fragments(face_idx, maps[..., 5:8].detach(), depth.detach()),
         scene=scene,
