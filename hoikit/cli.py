@@ -119,12 +119,35 @@ class BenchMetricsCommand:
 
 
 @dataclass
+class BenchRenderCommand:
+    """Time the differentiable renderer (256² forward + backward, 512² preview) and marching cubes."""
+
+    json: bool = False
+    """Print one JSON object instead of a table."""
+    out: Path = Path("bench-results/render.json")
+    """Where the JSON results are also written."""
+    repeats: int = 5
+    threads: Optional[int] = None
+    """torch intra-op threads (default: torch's choice). On a small machine that is busy with
+    other work, 1 avoids threads waiting on each other."""
+
+    def run(self) -> int:
+        from hoikit.bench.render import bench_render
+        from hoikit.io.results import write_json_atomic
+
+        result = bench_render(self.repeats, self.threads)
+        write_json_atomic(self.out, result)
+        _emit(result, self.json, "hoikit bench render (seconds)")
+        return 0
+
+
+@dataclass
 class BenchCommand:
     """Benchmarks: quality figures and timings, printed and written as JSON with the machine."""
 
     what: Union[
         Annotated[BenchMetricsCommand, tyro.conf.subcommand("metrics")],
-        Annotated[None, tyro.conf.Suppress],  # keeps a one-member union a subcommand
+        Annotated[BenchRenderCommand, tyro.conf.subcommand("render")],
     ]
 
     def run(self) -> int:

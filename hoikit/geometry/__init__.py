@@ -1,4 +1,5 @@
-"""Geometry: Sim3 parameterisation, rotations, Umeyama, ICP, nearest neighbours, surface sampling.
+"""Geometry: Sim3 parameterisation, rotations, Umeyama, ICP, nearest neighbours, surface sampling,
+SDF grids, signed distances to meshes and differentiable marching cubes.
 
 Names are imported on first use, so numpy-only callers (the metrics) never load torch.
 """
@@ -18,7 +19,11 @@ _EXPORTS = {
     "sampling": ["sample_surface", "sample_surface_torch"],
     "sim3": ["Sim3Params", "transform_mesh"],
     "procrustes": ["fit_scale_translation", "umeyama"],
+    "grid": ["grid_points", "grid_spacing", "sample_grid"],
+    "sdf": ["mesh_sdf_grid", "mesh_signed_distance"],
 }  # fmt: skip
+# not re-exported: ``marching_cubes`` is also the name of its module, which Python binds on the
+# package once imported; use ``from hoikit.geometry.marching_cubes import marching_cubes``
 _WHERE = {name: mod for mod, names in _EXPORTS.items() for name in names}
 __all__ = sorted(_WHERE)
 
