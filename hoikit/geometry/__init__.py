@@ -6,8 +6,7 @@ Names are imported on first use, so numpy-only callers (the metrics) never load 
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from hoikit._lazy import lazy_exports
 
 _EXPORTS = {
     "registration": ["IcpConfig", "IcpResult", "icp", "init_centroid_scale"],
@@ -24,11 +23,4 @@ _EXPORTS = {
 }  # fmt: skip
 # not re-exported: ``marching_cubes`` is also the name of its module, which Python binds on the
 # package once imported; use ``from hoikit.geometry.marching_cubes import marching_cubes``
-_WHERE = {name: mod for mod, names in _EXPORTS.items() for name in names}
-__all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module 'hoikit.geometry' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"hoikit.geometry.{_WHERE[name]}"), name)
+__getattr__, __all__ = lazy_exports(__name__, _EXPORTS)

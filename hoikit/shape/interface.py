@@ -14,6 +14,8 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import torch
 
+from hoikit.geometry.grid import grid_points
+
 
 @dataclass
 class Conditioning:
@@ -72,14 +74,6 @@ def cfg_combine(v_uncond: torch.Tensor, v_cond: torch.Tensor, scale: float) -> t
     return v_uncond + scale * (v_cond - v_uncond)
 
 
-def grid_points(resolution: int, bounds: tuple[float, float], device: str | torch.device = "cpu") -> torch.Tensor:
-    """(R³, 3) vertex coordinates of a regular grid over [lo, hi]³ in ij order:
-    ``points.reshape(R, R, R, 3)[i, j, k] = (x_i, y_j, z_k)``."""
-    lo, hi = bounds
-    ax = torch.linspace(lo, hi, resolution, device=device)
-    return torch.stack(torch.meshgrid(ax, ax, ax, indexing="ij"), dim=-1).reshape(-1, 3)
-
-
 def decode_grid(gen: ShapeGenerator, latent: torch.Tensor, resolution: int, chunk: int = 65536) -> torch.Tensor:
     """(B, R, R, R) SDF of ``latent`` on the ``resolution``³ grid over ``gen.bounds`` (ij order).
 
@@ -87,7 +81,7 @@ def decode_grid(gen: ShapeGenerator, latent: torch.Tensor, resolution: int, chun
     """
     if hasattr(gen, "decode_grid"):
         return gen.decode_grid(latent, resolution)
-    pts = grid_points(resolution, gen.bounds, latent.device)
+    pts = grid_points(resolution, gen.bounds, dtype=latent.dtype, device=latent.device).reshape(-1, 3)
     B = latent.shape[0]
     out = [gen.decode_sdf(latent, pts[i : i + chunk].expand(B, -1, -1)) for i in range(0, len(pts), chunk)]
     return torch.cat(out, dim=1).reshape(B, resolution, resolution, resolution)
