@@ -1,0 +1,582 @@
+"""Procedural object families: random metric dimensions → SDF, mesh, texture, grasp hints.
+
+Every builder takes a numpy ``Generator`` and returns a :class:`Blueprint` in its construction
+frame (z up, longest horizontal extent along x); :func:`hoikit.synth.objects.sample_object`
+moves it to the canonical frame (bounding-box centre at the origin). Shapes are composed from
+the primitives of :mod:`hoikit.synth.sdf`; their meshes are built directly where the shape has a
+parametrisation (revolved profiles, superquadrics, rounded boxes, spheres), otherwise by marching
+cubes (mug, knife, spatula, hammer, banana).
+
+Sizes are per family ranges in metres (named constants below); across families the largest
+dimension spans about 3 cm (a small ring or ball) to 30 cm (hammers, knives, spatulas, bottles).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import trimesh
+
+from hoikit.synth import meshing, textures
+from hoikit.synth.meshing import refined_axis
+from hoikit.synth.base import GraspHint
+from hoikit.synth.sdf import (
+    Solid,
+    extruded_polygon,
+    extruded_round_rect,
+    offset,
+    revolved_outline,
+    revolved_stroke,
+    round_box,
+    sphere,
+    superquadric,
+    transformed,
+    translated,
+    tube,
+    union,
+)
+from hoikit.synth.textures import Band, ByPart, Noise, Texture, Uniform
+from hoikit.types import CM, MM
+
+Range = tuple[float, float]
+X, Y, Z = np.eye(3)
+# rotations that carry a solid built around +z onto +x / +y (axis permutations keep bounds exact)
+Z_TO_X = np.array([[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [-1.0, 0.0, 0.0]])
+Z_TO_Y = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
+ARC_POINTS = 8  # vertices per rounded corner of a profile
+LABEL_PROBABILITY = 0.7  # cans and bottles that carry a label band
+MIN_WALL = 3 * MM  # thinnest wall/blade: a 5 mm metric grid (IV) still sees it
+
+
+@dataclass(frozen=True)
+class Blueprint:
+    """A family's output in its construction frame.
+
+    Attributes:
+        solid: the object's SDF and bounds.
+        mesh: builds the watertight mesh of ``solid`` (direct or marching cubes).
+        texture: points (N, 3) → RGB (N, 3).
+        params: sampled dimensions (metres) and shape parameters.
+        hints: graspable parts, preferred first.
+        parts: named pieces whose union is ``solid``.
+    """
+
+    solid: Solid
+    mesh: Callable[[], trimesh.Trimesh]
+    texture: Texture
+    params: dict[str, float]
+    hints: tuple[GraspHint, ...]
+    parts: dict[str, Solid]
+
+
+def _draw(rng: np.random.Generator, **ranges: Range) -> dict[str, float]:
+    """One uniform draw per named range, in the order given (so seeds stay stable)."""
+    return {k: float(rng.uniform(lo, hi)) for k, (lo, hi) in ranges.items()}
+
+
+def _log_uniform(rng: np.random.Generator, lo: float, hi: float) -> float:
+    return float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
+
+
+# ============================================================================ 2D profile helpers
+def _arc(center: tuple[float, float], radius: float, a0: float, a1: float, n: int = ARC_POINTS) -> np.ndarray:
+    """(n, 2) points on a circular arc from angle a0 to a1 (radians), both ends included."""
+    a = np.linspace(a0, a1, n)
+    return np.asarray(center) + radius * np.stack([np.cos(a), np.sin(a)], axis=1)
+
+
+def rounded_rect(u0: float, u1: float, v0: float, v1: float, r: float) -> np.ndarray:
+    """Closed loop (K, 2) of the rectangle [u0, u1] × [v0, v1] with corners rounded by r."""
+    h = np.pi / 2
+    corners = [((u1 - r, v0 + r), -h), ((u1 - r, v1 - r), 0.0), ((u0 + r, v1 - r), h), ((u0 + r, v0 + r), 2 * h)]
+    return np.concatenate([_arc(c, r, a, a + h) for c, a in corners])
+
+
+def column_outline(radius: float, z0: float, z1: float, r: float) -> np.ndarray:
+    """Profile of a solid cylinder with rims rounded by r, from the axis at z0 to the axis at z1."""
+    right = rounded_rect(-radius, radius, z0, z1, r)[: 2 * ARC_POINTS]  # the two corners at +ρ
+    return np.concatenate([[[0.0, z0]], right, [[0.0, z1]]])
+
+
+def _offset_normals(path: np.ndarray) -> np.ndarray:
+    """(K, 2) right-hand normals of a polyline at its vertices, mitred so that offsetting by
+    h·normal keeps each segment's offset at distance h."""
+    seg = np.diff(path, axis=0)
+    n_seg = np.stack([seg[:, 1], -seg[:, 0]], axis=1) / np.linalg.norm(seg, axis=1, keepdims=True)
+    n = np.concatenate([n_seg[:1], n_seg[:-1] + n_seg[1:], n_seg[-1:]])
+    n /= np.linalg.norm(n, axis=1, keepdims=True)
+    cos_half = np.concatenate([[1.0], (n[1:-1] * n_seg[1:]).sum(axis=1), [1.0]])
+    return n / cos_half[:, None]
+
+
+def shell_outline(path: np.ndarray, half_thickness: float) -> np.ndarray:
+    """Profile of a wall of thickness 2·half_thickness around a centre-line ``path`` (K, 2).
+
+    The path starts on the axis going outwards (the bottom) and ends at the rim; the outline runs
+    along the outer side, round the rim (a half circle), back along the inner side to the axis.
+    The path's curvature radius must exceed ``half_thickness``.
+    """
+    n = _offset_normals(path) * half_thickness
+    outer, inner = path + n, path - n
+    t_end = path[-1] - path[-2]
+    a_out = np.arctan2(n[-1, 1], n[-1, 0])
+    turn = np.sign(n[-1, 0] * t_end[1] - n[-1, 1] * t_end[0])  # go round the rim, over the tip
+    rim = _arc(tuple(path[-1]), half_thickness, a_out, a_out + turn * np.pi, ARC_POINTS + 2)[1:-1]
+    outer[0, 0] = inner[0, 0] = 0.0
+    return np.concatenate([outer, rim, inner[::-1]])
+
+
+def _revolved_mesh(outline: np.ndarray, sections: int, R: np.ndarray | None) -> trimesh.Trimesh:
+    mesh = meshing.revolve_mesh(outline, sections)
+    if R is not None:
+        mesh.apply_transform(np.block([[R, np.zeros((3, 1))], [np.zeros((1, 3)), np.ones((1, 1))]]))
+    return mesh
+
+
+def _revolved(outline: np.ndarray, R: np.ndarray | None = None) -> tuple[Solid, Callable[[], trimesh.Trimesh]]:
+    """An exact solid of revolution about z (then rotated by R) and its direct mesh: the same
+    polygon revolved, so the two agree up to the angular chords."""
+    fine, sections = meshing.balanced_revolution(outline)
+    solid = revolved_outline(outline)
+    if R is not None:
+        solid = transformed(solid, R)
+    return solid, functools.partial(_revolved_mesh, fine, sections, R)
+
+
+def _marched(solid: Solid, pitch: np.ndarray | float) -> Callable[[], trimesh.Trimesh]:
+    return functools.partial(meshing.marching_mesh, solid, pitch)
+
+
+def _body_hint(radius: float, z0: float, z1: float, part: str = "body") -> GraspHint:
+    """A hint around the z axis over z0..z1 (cans, bottles, cups)."""
+    return GraspHint(part, np.array([0.0, 0.0, 0.5 * (z0 + z1)]), Z, radius, z1 - z0)
+
+
+def _box_hint(solid: Solid, part: str = "body") -> GraspHint:
+    """A hint along the longest bounding-box axis of a solid, radius the mean half of the others."""
+    ext = solid.extents
+    k = int(np.argmax(ext))
+    return GraspHint(part, solid.center, np.eye(3)[k], float(np.delete(ext, k).mean() / 2), float(ext[k]))
+
+
+# ============================================================================ textures per kind
+def _labelled(rng: np.random.Generator, z0: float, z1: float) -> Texture:
+    """Base texture with, most of the time, a label band between heights z0 and z1."""
+    base = textures.random_texture(rng)
+    if rng.random() >= LABEL_PROBABILITY:
+        return base
+    return Band(base, textures.random_texture(rng, uniform_probability=0.2), 2, z0, z1)
+
+
+def _tool(rng: np.random.Generator, metal: Solid, handle: Solid) -> Texture:
+    """Metal working part, coloured or wooden handle."""
+    if rng.random() < 0.3:  # wood: two browns in noise
+        grip: Texture = Noise(textures.random_color(rng, (0.05, 0.1), (0.4, 0.7), (0.3, 0.6)), textures.random_color(rng, (0.05, 0.1), (0.5, 0.8), (0.2, 0.45)), rng.uniform(0.3 * CM, 1.0 * CM), int(rng.integers(2**31)))
+    else:
+        grip = textures.random_texture(rng)
+    return ByPart((metal.sdf, handle.sdf), (Uniform(textures.metal_color(rng)), grip))
+
+
+# ============================================================================ families
+BOX_LONGEST = (4 * CM, 24 * CM)
+BOX_RATIO = (0.15, 1.0)
+BOX_MIN_EXTENT = 1.5 * CM
+BOX_ROUNDING = (1.5 * MM, 8 * MM)
+
+
+def build_box(rng: np.random.Generator) -> Blueprint:
+    """Rounded cuboid (cereal box, phone, block), any of its sides vertical."""
+    longest = _log_uniform(rng, *BOX_LONGEST)
+    sides = np.maximum([longest, longest * rng.uniform(*BOX_RATIO), longest * rng.uniform(*BOX_RATIO)], BOX_MIN_EXTENT)
+    rng.shuffle(sides)
+    ext = np.array([*sorted(sides[:2], reverse=True), sides[2]])
+    r = min(rng.uniform(*BOX_ROUNDING), 0.45 * ext.min())
+    solid = round_box(ext, r)
+    params = {"size_x": ext[0], "size_y": ext[1], "size_z": ext[2], "edge_radius": r}
+    mesh = functools.partial(meshing.round_box_mesh, ext, r)
+    return Blueprint(solid, mesh, textures.random_texture(rng), params, (_box_hint(solid),), {"body": solid})
+
+
+CAN_RADIUS = (2.5 * CM, 5 * CM)
+CAN_HEIGHT = (6 * CM, 20 * CM)
+CAN_EDGE = (1.5 * MM, 4 * MM)
+CAN_LID = 6 * MM  # metal rim band at the top and bottom when labelled
+
+
+def build_can(rng: np.random.Generator) -> Blueprint:
+    """Cylinder with rounded rims (food can, drink can, jar)."""
+    p = _draw(rng, radius=CAN_RADIUS, height=CAN_HEIGHT, edge_radius=CAN_EDGE)
+    R, H = p["radius"], p["height"]
+    solid, mesh = _revolved(column_outline(R, 0.0, H, p["edge_radius"]))
+    tex = _labelled(rng, CAN_LID, H - CAN_LID)
+    return Blueprint(solid, mesh, tex, p, (_body_hint(R, 0.0, H),), {"body": solid})
+
+
+BALL_RADIUS = (1.5 * CM, 6 * CM)
+
+
+def build_ball(rng: np.random.Generator) -> Blueprint:
+    """Sphere (ball, orange), log-uniform radius."""
+    R = _log_uniform(rng, *BALL_RADIUS)
+    solid = sphere(R)
+    hint = GraspHint("body", np.zeros(3), Z, R, 2 * R)
+    return Blueprint(solid, functools.partial(meshing.sphere_mesh, R), textures.random_texture(rng), {"radius": R}, (hint,), {"body": solid})
+
+
+QUADRIC_LONG = (2 * CM, 8 * CM)  # semi-axis along x
+QUADRIC_WIDTH = (0.45, 1.0)  # y semi-axis / x semi-axis
+QUADRIC_HEIGHT = (0.4, 1.3)  # z semi-axis / x semi-axis
+SQ_EXPONENT = (0.3, 1.0)  # 1 round … 0.3 boxy; ≤ 1 keeps it convex and smooth
+
+
+def _quadric(rng: np.random.Generator, e1: float, e2: float) -> Blueprint:
+    a = rng.uniform(*QUADRIC_LONG)
+    radii = np.array([a, a * rng.uniform(*QUADRIC_WIDTH), a * rng.uniform(*QUADRIC_HEIGHT)])
+    solid = superquadric(radii, e1, e2)
+    mesh = functools.partial(meshing.superquadric_mesh, radii, e1, e2)
+    params = {"radius_x": radii[0], "radius_y": radii[1], "radius_z": radii[2], "e1": e1, "e2": e2}
+    return Blueprint(solid, mesh, textures.random_texture(rng), params, (_box_hint(solid),), {"body": solid})
+
+
+def build_ellipsoid(rng: np.random.Generator) -> Blueprint:
+    """Triaxial ellipsoid (egg, stone, soap)."""
+    return _quadric(rng, 1.0, 1.0)
+
+
+def build_superquadric(rng: np.random.Generator) -> Blueprint:
+    """Convex superquadric between a rounded box and an ellipsoid (soap bar, cushion, pebble)."""
+    e1, e2 = rng.uniform(*SQ_EXPONENT, size=2)
+    return _quadric(rng, float(e1), float(e2))
+
+
+BOTTLE_RADIUS = (2.5 * CM, 4.5 * CM)
+BOTTLE_HEIGHT = (15 * CM, 30 * CM)
+BOTTLE_NECK_RADIUS = (0.9 * CM, 1.5 * CM)
+BOTTLE_NECK_HEIGHT = (1.5 * CM, 4 * CM)
+BOTTLE_SHOULDER = (0.12, 0.3)  # shoulder height / total height
+BOTTLE_CAP_HEIGHT = (1.5 * CM, 2.5 * CM)
+BOTTLE_CAP_LIP = (1 * MM, 2.5 * MM)  # cap radius beyond the neck
+BOTTLE_BASE_EDGE = (3 * MM, 8 * MM)
+CAP_EDGE = 1.5 * MM
+SHOULDER_POINTS = 12
+
+
+def bottle_outline(p: dict[str, float]) -> np.ndarray:
+    """Profile of a bottle: rounded base, body, a cosine shoulder down to the neck, a capped neck."""
+    R, H, Rn, rb = p["radius"], p["height"], p["neck_radius"], p["base_edge"]
+    z_cap = H - p["cap_height"]
+    z_neck = z_cap - p["neck_height"]
+    z_body = z_neck - p["shoulder"] * H
+    s = np.linspace(0.0, 1.0, SHOULDER_POINTS)
+    shoulder = np.stack([Rn + (R - Rn) * 0.5 * (1 + np.cos(np.pi * s)), z_body + (z_neck - z_body) * s], axis=1)
+    Rc = Rn + p["cap_lip"]
+    cap = [[Rc, z_cap], *_arc((Rc - CAP_EDGE, H - CAP_EDGE), CAP_EDGE, 0.0, np.pi / 2, ARC_POINTS // 2)]
+    return np.concatenate([[[0.0, 0.0]], _arc((R - rb, rb), rb, -np.pi / 2, 0.0), shoulder, [[Rn, z_cap]], cap, [[0.0, H]]])
+
+
+def build_bottle(rng: np.random.Generator) -> Blueprint:
+    """Bottle (water, wine, detergent): revolved random profile with a cap."""
+    p = _draw(rng, radius=BOTTLE_RADIUS, height=BOTTLE_HEIGHT, neck_radius=BOTTLE_NECK_RADIUS, neck_height=BOTTLE_NECK_HEIGHT, shoulder=BOTTLE_SHOULDER, cap_height=BOTTLE_CAP_HEIGHT, cap_lip=BOTTLE_CAP_LIP, base_edge=BOTTLE_BASE_EDGE)
+    solid, mesh = _revolved(bottle_outline(p))
+    z_cap = p["height"] - p["cap_height"]
+    z_body = z_cap - p["neck_height"] - p["shoulder"] * p["height"]
+    tex = Band(_labelled(rng, 0.15 * z_body, 0.9 * z_body), Uniform(textures.random_color(rng)), 2, z_cap, np.inf)
+    hints = (_body_hint(p["radius"], 0.0, z_body), _body_hint(p["neck_radius"], z_cap - p["neck_height"], p["height"], "neck"))
+    return Blueprint(solid, mesh, tex, p, hints, {"body": solid})
+
+
+CUP_RADIUS = (3 * CM, 4.5 * CM)  # at the rim, wall centre
+CUP_TAPER = (0.65, 0.95)  # bottom / rim radius
+CUP_HEIGHT = (7 * CM, 14 * CM)
+CUP_WALL = (MIN_WALL, 5 * MM)
+CUP_CORNER = (5 * MM, 12 * MM)
+
+
+def cup_path(rim_radius: float, bottom_radius: float, height: float, half_wall: float, corner: float) -> np.ndarray:
+    """Wall centre line of a tapered cup: bottom from the axis, a rounded corner, the side up."""
+    side = np.array([rim_radius - bottom_radius, height - 2 * half_wall])
+    side /= np.linalg.norm(side)
+    tilt = np.arctan2(side[0], side[1])  # side's lean outwards from vertical
+    c = (bottom_radius - corner, half_wall + corner)
+    bend = _arc(c, corner, -np.pi / 2, -tilt, ARC_POINTS)
+    return np.concatenate([[[0.0, half_wall]], bend, [[rim_radius, height - half_wall]]])
+
+
+def build_cup(rng: np.random.Generator) -> Blueprint:
+    """Open tapered cup or glass: a revolved thin wall with a hollow interior."""
+    p = _draw(rng, radius=CUP_RADIUS, taper=CUP_TAPER, height=CUP_HEIGHT, wall=CUP_WALL, corner=CUP_CORNER)
+    h = p["wall"] / 2
+    path = cup_path(p["radius"], p["radius"] * p["taper"], p["height"], h, p["corner"])
+    solid, mesh = _revolved(shell_outline(path, h))
+    hint = _body_hint(0.5 * (1 + p["taper"]) * p["radius"] + h, 0.0, p["height"])
+    return Blueprint(solid, mesh, textures.random_texture(rng), p, (hint,), {"body": solid})
+
+
+MUG_RADIUS = (3.2 * CM, 4.5 * CM)  # wall centre
+MUG_HEIGHT = (7.5 * CM, 11 * CM)
+MUG_WALL = (5 * MM, 7 * MM)  # ceramic; thinner walls would need a finer grid than the face budget allows
+MUG_CORNER = (4 * MM, 8 * MM)
+HANDLE_RADIUS = (4 * MM, 6.5 * MM)
+HANDLE_REACH = (1.8 * CM, 3.2 * CM)  # beyond the outer wall
+HANDLE_TOP = (0.7, 0.88)  # attachment heights / mug height
+HANDLE_BOTTOM = (0.15, 0.4)
+HANDLE_SQUARENESS = (0.4, 1.0)  # exponent of the D-shaped path: 1 round, smaller squarer
+HANDLE_POINTS = 11
+HANDLE_CLEARANCE = 0.5 * MM  # handle ends stop this far short of the cavity
+# marching-cubes cells across the thinnest part: ≥ 1 across a wall keeps the topology (projection
+# puts the vertices back on the surface), 2 keep a round rim smooth; ~3 across a tube keep its
+# section round
+MUG_CELLS_PER_WALL = 2.0
+CELLS_PER_TUBE = 3.0
+MUG_COARSE = 2.0  # coarse / fine grid spacing away from the rim, bottom, wall and handle
+MUG_SECTIONS = 56  # angular sections away from the handle
+
+
+def handle_path(x_attach: float, x_out: float, z0: float, z1: float, squareness: float) -> np.ndarray:
+    """D-shaped centre line in the xz-plane leaving the body horizontally at z1, reaching x_out
+    and coming back at z0: x = x_attach + (x_out − x_attach)·cos(θ)^q, z = mid + half·sin(θ)."""
+    theta = np.linspace(np.pi / 2, -np.pi / 2, HANDLE_POINTS)
+    x = x_attach + (x_out - x_attach) * np.cos(theta).clip(min=0.0) ** squareness
+    z = 0.5 * (z0 + z1) + 0.5 * (z1 - z0) * np.sin(theta)
+    return np.stack([x, np.zeros_like(x), z], axis=1)
+
+
+def build_mug(rng: np.random.Generator) -> Blueprint:
+    """Mug: a straight revolved wall (hollow, open top) and a D-shaped tube handle on +x."""
+    p = _draw(rng, radius=MUG_RADIUS, height=MUG_HEIGHT, wall=MUG_WALL, corner=MUG_CORNER, handle_radius=HANDLE_RADIUS, handle_reach=HANDLE_REACH, handle_top=HANDLE_TOP, handle_bottom=HANDLE_BOTTOM, squareness=HANDLE_SQUARENESS)
+    R, H, h, rh = p["radius"], p["height"], p["wall"] / 2, p["handle_radius"]
+    body = revolved_stroke(cup_path(R, R, H, h, p["corner"]), h)
+    # the ends' spheres stop short of the cavity (ρ ≥ inner radius + rh), so no subtraction is needed
+    x_attach = R - h + rh + HANDLE_CLEARANCE
+    x_out = R + h + p["handle_reach"] - rh
+    z0, z1 = p["handle_bottom"] * H, p["handle_top"] * H
+    handle = tube(handle_path(x_attach, x_out, z0, z1, p["squareness"]), rh)
+    solid = union(body, handle)
+    hints = (GraspHint("handle", np.array([x_out, 0.0, 0.5 * (z0 + z1)]), Z, rh, z1 - z0), _body_hint(R + h, 0.0, H))
+    mesh = functools.partial(meshing.cylindrical_mesh, solid, *mug_axes(p, x_attach, x_out, z0, z1))
+    return Blueprint(solid, mesh, textures.random_texture(rng), p, hints, {"body": body, "handle": handle})
+
+
+def mug_axes(p: dict[str, float], x_attach: float, x_out: float, z0: float, z1: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cylindrical grid for a mug: fine (``MUG_CELLS_PER_WALL`` across the wall) over the wall,
+    the bottom, the rim, the handle's bends and the handle's angular sector; coarse elsewhere."""
+    R, H, h, rh = p["radius"], p["height"], p["wall"] / 2, p["handle_radius"]
+    fine = min(2 * h / MUG_CELLS_PER_WALL, 2 * rh / CELLS_PER_TUBE)
+    coarse = MUG_COARSE * fine
+    pad = 2 * fine
+    rho = refined_axis(0.0, x_out + rh + pad, coarse, fine, [(R - h - pad, x_out + rh + pad)])
+    half_sector = (rh + pad) / (x_attach - rh)
+    theta = refined_axis(-np.pi, np.pi, 2 * np.pi / MUG_SECTIONS, fine / (x_out + rh), [(-half_sector, half_sector)])
+    bands = [(-pad, 2 * h + pad), (H - 2 * h - pad, H + pad), (z0 - rh - pad, z0 + rh + pad), (z1 - rh - pad, z1 + rh + pad)]
+    z = refined_axis(-pad, H + pad, coarse, fine, bands)
+    return rho, theta, z
+
+
+BOWL_RADIUS = (5.5 * CM, 10 * CM)  # rim, wall centre
+BOWL_DEPTH = (0.35, 0.65)  # depth / rim radius
+BOWL_WALL = (MIN_WALL, 6 * MM)
+BOWL_FLATNESS = (2.0, 3.5)  # exponent k of the profile z ∝ ρ^k: larger, flatter bottom
+BOWL_POINTS = 20
+
+
+def build_bowl(rng: np.random.Generator) -> Blueprint:
+    """Bowl: a revolved thin wall z = depth·(ρ/R)^k, concave, open at the top."""
+    p = _draw(rng, radius=BOWL_RADIUS, depth=BOWL_DEPTH, wall=BOWL_WALL, flatness=BOWL_FLATNESS)
+    R, D, h = p["radius"], p["depth"] * p["radius"], p["wall"] / 2
+    s = np.linspace(0.0, 1.0, BOWL_POINTS)
+    path = np.stack([R * s, h + D * s ** p["flatness"]], axis=1)
+    solid, mesh = _revolved(shell_outline(path, h))
+    hints = (_body_hint(R + h, 0.0, D + 2 * h), GraspHint("rim", np.array([R, 0.0, D + h]), Y, h, R))
+    return Blueprint(solid, mesh, textures.random_texture(rng), p, hints, {"body": solid})
+
+
+BANANA_LENGTH = (15 * CM, 22 * CM)  # along the curve
+BANANA_BEND = (np.radians(35), np.radians(75))  # angle turned from end to end
+BANANA_RADIUS = (1.5 * CM, 2.1 * CM)
+BANANA_END = 0.35  # radius at the ends / largest radius
+BANANA_PLUMPNESS = 0.7  # exponent of the radius profile sin(πs)^p: smaller, fuller
+BANANA_STEM_LENGTH = (1.5 * CM, 3 * CM)
+BANANA_STEM_RADIUS = (3.5 * MM, 4.5 * MM)
+BANANA_STEM_FLARE = 1.3  # stem radius where it meets the fruit / at its end
+BANANA_POINTS = 13
+BANANA_HUE = (0.1, 0.22)  # ripe yellow … green-yellow
+
+
+def build_banana(rng: np.random.Generator) -> Blueprint:
+    """Banana: a bent tapered capsule (round cones along an arc in the xy-plane) with a stem."""
+    p = _draw(rng, length=BANANA_LENGTH, bend=BANANA_BEND, radius=BANANA_RADIUS, stem_length=BANANA_STEM_LENGTH, stem_radius=BANANA_STEM_RADIUS)
+    bend_radius = p["length"] / p["bend"]
+    phi = np.linspace(-p["bend"] / 2, p["bend"] / 2, BANANA_POINTS)
+    arc = bend_radius * np.stack([np.sin(phi), np.cos(phi) - 1.0, np.zeros_like(phi)], axis=1)
+    s = np.linspace(0.0, 1.0, BANANA_POINTS)
+    radii = p["radius"] * (BANANA_END + (1 - BANANA_END) * np.sin(np.pi * s) ** BANANA_PLUMPNESS)
+    body = tube(arc, radii)
+    out = np.array([np.cos(phi[-1]), -np.sin(phi[-1]), 0.0])  # tangent at the stem end
+    r_end, r_stem = radii[-1], p["stem_radius"]
+    stem_pts = arc[-1] + np.outer([0.0, 0.5 * r_end, 0.5 * r_end + p["stem_length"]], out)
+    stem = tube(stem_pts, np.array([r_end, BANANA_STEM_FLARE * r_stem, r_stem]))
+    solid = union(body, stem)
+    peel = Noise(textures.random_color(rng, BANANA_HUE, (0.6, 0.9), (0.75, 0.95)), textures.random_color(rng, (0.06, 0.12), (0.5, 0.8), (0.35, 0.6)), rng.uniform(0.5 * CM, 2 * CM), int(rng.integers(2**31)))
+    tex = ByPart((body.sdf, stem.sdf), (peel, Uniform(textures.random_color(rng, (0.05, 0.25), (0.4, 0.7), (0.2, 0.4)))))
+    pitch = 2 * r_stem / CELLS_PER_TUBE
+    hint = GraspHint("body", arc[BANANA_POINTS // 2], X, p["radius"], 0.5 * p["length"])
+    return Blueprint(solid, _marched(solid, pitch), tex, p, (hint,), {"body": body, "stem": stem})
+
+
+KNIFE_BLADE_LENGTH = (9 * CM, 18 * CM)
+KNIFE_BLADE_WIDTH = (1.6 * CM, 3.5 * CM)
+KNIFE_BLADE_THICKNESS = (MIN_WALL, 4 * MM)
+KNIFE_BELLY = (1.5, 4.0)  # exponent of the edge curve: larger, straighter edge and sharper tip
+KNIFE_TIP_WIDTH = 2 * MM
+HANDLE_LENGTH = (9 * CM, 12.5 * CM)
+HANDLE_WIDTH = (1.8 * CM, 2.6 * CM)
+HANDLE_THICKNESS = (1.2 * CM, 1.8 * CM)
+HANDLE_ROUNDING = (0.3, 0.45)  # edge radius / handle thickness
+EDGE_ROUND = 0.45  # edge radius / thickness of a flat part: nearly a fully round edge
+JOINT_OVERLAP = 5 * MM  # parts overlap so that their union is one piece
+FLAT_PITCH = 2.5 * MM  # in-plane marching-cubes pitch of flat tools
+CELLS_PER_PLATE = 3.0  # marching-cubes cells across a blade or plate
+
+
+def flat_plate(shape: Callable[[float], Solid], thickness: float) -> Solid:
+    """A plate of ``thickness`` in the xy-plane with round edges: ``shape(half_height)`` is the
+    extruded outline, grown by the edge rounding EDGE_ROUND·thickness. Exact."""
+    r = EDGE_ROUND * thickness
+    return offset(shape(thickness / 2 - r), r)
+
+
+def grip(rng: np.random.Generator, length: float, x_end: float, y_center: float = 0.0) -> Solid:
+    """A rounded-box handle along x ending at x_end (+ overlap into the part it holds)."""
+    d = _draw(rng, width=HANDLE_WIDTH, thickness=HANDLE_THICKNESS, rounding=HANDLE_ROUNDING)
+    box = round_box([length, d["width"], d["thickness"]], d["rounding"] * d["thickness"])
+    return translated(box, [x_end + JOINT_OVERLAP - length / 2, y_center, 0.0])
+
+
+def _handle_hint(handle: Solid) -> GraspHint:
+    ext = handle.extents
+    return GraspHint("handle", handle.center, X, float(ext[1:].mean() / 2), float(ext[0]))
+
+
+def build_knife(rng: np.random.Generator) -> Blueprint:
+    """Knife lying flat: a thin blade (≥ 3 mm, round edges) with a curved edge, and a handle."""
+    p = _draw(rng, blade_length=KNIFE_BLADE_LENGTH, blade_width=KNIFE_BLADE_WIDTH, thickness=KNIFE_BLADE_THICKNESS, belly=KNIFE_BELLY, handle_length=HANDLE_LENGTH)
+    L, W = p["blade_length"], p["blade_width"]
+    x = np.linspace(L, 0.0, 16)
+    edge = -np.maximum(W * np.sqrt(1.0 - (x / L) ** p["belly"]), KNIFE_TIP_WIDTH)
+    outline = np.concatenate([[[0.0, 0.0]], np.stack([x, edge], axis=1)])
+    blade = flat_plate(functools.partial(extruded_polygon, outline), p["thickness"])
+    handle = grip(rng, p["handle_length"], 0.0, -0.5 * W)
+    solid = union(blade, handle)
+    pitch = np.array([FLAT_PITCH, FLAT_PITCH, p["thickness"] / CELLS_PER_PLATE])
+    blade_hint = GraspHint("blade", blade.center, X, p["thickness"] / 2, L)
+    return Blueprint(solid, _marched(solid, pitch), _tool(rng, blade, handle), p, (_handle_hint(handle), blade_hint), {"blade": blade, "handle": handle})
+
+
+SPATULA_HEAD_LENGTH = (6 * CM, 10 * CM)
+SPATULA_HEAD_WIDTH = (5 * CM, 8.5 * CM)
+SPATULA_HEAD_CORNER = (0.5 * CM, 2 * CM)
+SPATULA_NECK_LENGTH = (3 * CM, 7 * CM)
+SPATULA_NECK_WIDTH = (1.2 * CM, 2 * CM)
+SPATULA_HANDLE_LENGTH = (10 * CM, 13 * CM)
+
+
+def build_spatula(rng: np.random.Generator) -> Blueprint:
+    """Spatula / turner lying flat: a thin rounded plate, a flat neck, a handle."""
+    p = _draw(rng, head_length=SPATULA_HEAD_LENGTH, head_width=SPATULA_HEAD_WIDTH, corner=SPATULA_HEAD_CORNER, thickness=KNIFE_BLADE_THICKNESS, neck_length=SPATULA_NECK_LENGTH, neck_width=SPATULA_NECK_WIDTH, handle_length=SPATULA_HANDLE_LENGTH)
+    t, Ln = p["thickness"], p["neck_length"]
+    half_w = p["head_width"] / 2
+    head = flat_plate(functools.partial(extruded_round_rect, [0.0, -half_w], [p["head_length"], half_w], p["corner"]), t)
+    neck = translated(round_box([Ln + 2 * JOINT_OVERLAP, p["neck_width"], t], EDGE_ROUND * t), [-Ln / 2, 0.0, 0.0])
+    handle = grip(rng, p["handle_length"], -Ln)
+    working = union(head, neck)
+    solid = union(working, handle)
+    pitch = np.array([FLAT_PITCH, FLAT_PITCH, t / CELLS_PER_PLATE])
+    return Blueprint(solid, _marched(solid, pitch), _tool(rng, working, handle), p, (_handle_hint(handle),), {"head": working, "handle": handle})
+
+
+HAMMER_HANDLE_LENGTH = (20 * CM, 27 * CM)
+HAMMER_HANDLE_WIDTH = (2.2 * CM, 3.2 * CM)  # in the swing plane (y)
+HAMMER_HANDLE_THICKNESS = (1.6 * CM, 2.4 * CM)
+HAMMER_HEAD_LENGTH = (8 * CM, 12 * CM)
+HAMMER_HEAD_RADIUS = (1.1 * CM, 1.6 * CM)
+HAMMER_PEEN = (0.5, 0.8)  # peen radius / face radius
+HAMMER_TAPER_START = 0.1  # where the head starts tapering to the peen, / head length from its middle
+HAMMER_EDGE = 2 * MM
+CELLS_PER_SOLID_PART = 4.0  # marching-cubes cells across the thickness of a solid tool part
+
+
+def hammer_head_outline(length: float, radius: float, peen: float) -> np.ndarray:
+    """Profile about the head's axis: a flat striking face at +length/2, tapering to a peen."""
+    z0, z1, e = -length / 2, length / 2, HAMMER_EDGE
+    face = _arc((radius - e, z1 - e), e, 0.0, np.pi / 2)
+    return np.concatenate([[[0.0, z0]], _arc((peen - e, z0 + e), e, -np.pi / 2, 0.0), [[radius, -HAMMER_TAPER_START * length]], face, [[0.0, z1]]])
+
+
+def build_hammer(rng: np.random.Generator) -> Blueprint:
+    """Hammer lying flat: a rounded-box handle along x, a revolved head along y at its end."""
+    p = _draw(rng, handle_length=HAMMER_HANDLE_LENGTH, handle_width=HAMMER_HANDLE_WIDTH, handle_thickness=HAMMER_HANDLE_THICKNESS, head_length=HAMMER_HEAD_LENGTH, head_radius=HAMMER_HEAD_RADIUS, peen=HAMMER_PEEN)
+    Lh, Rh = p["handle_length"], p["head_radius"]
+    handle = translated(round_box([Lh, p["handle_width"], p["handle_thickness"]], HANDLE_ROUNDING[1] * p["handle_thickness"]), [Lh / 2, 0.0, 0.0])
+    head_axis = revolved_outline(hammer_head_outline(p["head_length"], Rh, p["peen"] * Rh))
+    head = transformed(head_axis, Z_TO_Y, [Lh - 0.5 * Rh, 0.0, 0.0])
+    solid = union(head, handle)
+    pitch = min(p["handle_thickness"], 2 * Rh) / CELLS_PER_SOLID_PART
+    hint = GraspHint("handle", np.array([0.4 * Lh, 0.0, 0.0]), X, 0.25 * (p["handle_width"] + p["handle_thickness"]), 0.6 * Lh)
+    return Blueprint(solid, _marched(solid, pitch), _tool(rng, head, handle), p, (hint,), {"head": head, "handle": handle})
+
+
+DRIVER_HANDLE_LENGTH = (8 * CM, 12 * CM)
+DRIVER_HANDLE_RADIUS = (1.2 * CM, 1.7 * CM)
+DRIVER_BACK_ROUND = 0.4  # rounding of the handle's back end / handle radius
+DRIVER_FERRULE = 0.85  # where the handle starts narrowing to the shaft, / handle length
+DRIVER_SHAFT_LENGTH = (6 * CM, 14 * CM)
+DRIVER_SHAFT_RADIUS = (2.5 * MM, 4 * MM)
+DRIVER_TIP_LENGTH = (0.8 * CM, 1.5 * CM)
+DRIVER_TIP_RADIUS = 1.5 * MM  # the tip stays ≥ 3 mm across
+
+
+def screwdriver_outline(p: dict[str, float]) -> np.ndarray:
+    """Profile along the tool axis (z from the handle's back end to the tip)."""
+    Rh, Lh, Rs = p["handle_radius"], p["handle_length"], p["shaft_radius"]
+    L = Lh + p["shaft_length"]
+    rb = DRIVER_BACK_ROUND * Rh
+    back = _arc((Rh - rb, rb), rb, -np.pi / 2, 0.0)
+    tip = _arc((0.0, L - DRIVER_TIP_RADIUS), DRIVER_TIP_RADIUS, 0.0, np.pi / 2, ARC_POINTS // 2)
+    return np.concatenate([[[0.0, 0.0]], back, [[Rh, DRIVER_FERRULE * Lh], [Rs, Lh], [Rs, L - p["tip_length"]]], tip])
+
+
+def build_screwdriver(rng: np.random.Generator) -> Blueprint:
+    """Screwdriver lying along x: one revolved profile (handle, ferrule, shaft, tip)."""
+    p = _draw(rng, handle_length=DRIVER_HANDLE_LENGTH, handle_radius=DRIVER_HANDLE_RADIUS, shaft_length=DRIVER_SHAFT_LENGTH, shaft_radius=DRIVER_SHAFT_RADIUS, tip_length=DRIVER_TIP_LENGTH)
+    solid, mesh = _revolved(screwdriver_outline(p), Z_TO_X)
+    tex = Band(textures.random_texture(rng), Uniform(textures.metal_color(rng)), 0, p["handle_length"], np.inf)
+    hint = GraspHint("handle", np.array([0.5 * p["handle_length"], 0.0, 0.0]), X, p["handle_radius"], p["handle_length"])
+    return Blueprint(solid, mesh, tex, p, (hint,), {"body": solid})
+
+
+RING_RADIUS = (1.2 * CM, 5 * CM)  # to the centre of the section
+RING_SECTION = (MIN_WALL, 0.45)  # half-width: at least MIN_WALL, at most this share of the radius
+RING_FLAT_PROBABILITY = 0.4  # rectangular section (tape roll, washer) instead of round (torus)
+RING_ASPECT = (0.6, 2.5)  # half-height / half-width of a rectangular section
+RING_CORNER = (0.2, 0.6)  # corner radius / smaller half side
+RING_CIRCLE_POINTS = 32
+
+
+def build_ring(rng: np.random.Generator) -> Blueprint:
+    """Ring lying flat: a torus or a rounded-rectangle section revolved about z (holed)."""
+    R = rng.uniform(*RING_RADIUS)
+    w = rng.uniform(RING_SECTION[0], RING_SECTION[1] * R)
+    p = {"radius": R, "half_width": w, "half_height": w}
+    if rng.random() < RING_FLAT_PROBABILITY:
+        p["half_height"] = w * rng.uniform(*RING_ASPECT)
+        corner = min(w, p["half_height"]) * rng.uniform(*RING_CORNER)
+        outline = rounded_rect(R - w, R + w, -p["half_height"], p["half_height"], corner)
+    else:
+        a = np.linspace(0.0, 2 * np.pi, RING_CIRCLE_POINTS, endpoint=False)
+        outline = np.stack([R + w * np.cos(a), w * np.sin(a)], axis=1)
+    solid, mesh = _revolved(outline)
+    hints = (GraspHint("rim", np.array([R, 0.0, 0.0]), Y, w, R), GraspHint("body", np.zeros(3), Z, R + w, 2 * p["half_height"]))
+    return Blueprint(solid, mesh, textures.random_texture(rng), p, hints, {"body": solid})
