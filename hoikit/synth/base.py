@@ -65,6 +65,7 @@ class SynthObject:
         held_out: True for objects that must not be trained on (YCB).
         sdf_exactness: ``"exact"`` | ``"exact-outside"`` | ``"lower-bound"`` (see :mod:`hoikit.synth.sdf`).
         parts: named sub-SDFs (same convention as ``sdf``) whose union is the object.
+        bounds: (2, 3) axis-aligned bounds (min, max) in metres, known without the mesh.
     """
 
     family: str
@@ -78,6 +79,7 @@ class SynthObject:
     held_out: bool = False
     sdf_exactness: Exactness = "exact"
     parts: dict[str, SDF] = field(default_factory=dict, repr=False)
+    bounds: np.ndarray = field(default_factory=lambda: np.zeros((2, 3)), repr=False)
 
     @functools.cached_property
     def mesh(self) -> trimesh.Trimesh:
@@ -92,8 +94,8 @@ class SynthObject:
 
     @property
     def extents(self) -> np.ndarray:
-        """(3,) bounding-box size of the mesh in metres."""
-        return np.asarray(self.mesh.extents, dtype=np.float64)
+        """(3,) bounding-box size in metres (from ``bounds``: no meshing)."""
+        return self.bounds[1] - self.bounds[0]
 
     def vertex_colors(self) -> np.ndarray:
         """(V, 4) uint8 RGBA of the texture at the mesh vertices (for previews and PLY export)."""

@@ -437,7 +437,8 @@ HANDLE_THICKNESS = (1.2 * CM, 1.8 * CM)
 HANDLE_ROUNDING = (0.3, 0.45)  # edge radius / handle thickness
 EDGE_ROUND = 0.45  # edge radius / thickness of a flat part: nearly a fully round edge
 JOINT_OVERLAP = 5 * MM  # parts overlap so that their union is one piece
-FLAT_PITCH = 2.5 * MM  # in-plane marching-cubes pitch of flat tools
+KNIFE_PITCH = 2 * MM  # in-plane marching-cubes pitch: resolves the blade's tip and round edge
+SPATULA_PITCH = 2.5 * MM  # a spatula's plate is broad and flat: coarser keeps it near the budget
 CELLS_PER_PLATE = 3.0  # marching-cubes cells across a blade or plate
 
 
@@ -470,7 +471,7 @@ def build_knife(rng: np.random.Generator) -> Blueprint:
     blade = flat_plate(functools.partial(extruded_polygon, outline), p["thickness"])
     handle = grip(rng, p["handle_length"], 0.0, -0.5 * W)
     solid = union(blade, handle)
-    pitch = np.array([FLAT_PITCH, FLAT_PITCH, p["thickness"] / CELLS_PER_PLATE])
+    pitch = np.array([KNIFE_PITCH, KNIFE_PITCH, p["thickness"] / CELLS_PER_PLATE])
     blade_hint = GraspHint("blade", blade.center, X, p["thickness"] / 2, L)
     return Blueprint(solid, _marched(solid, pitch), _tool(rng, blade, handle), p, (_handle_hint(handle), blade_hint), {"blade": blade, "handle": handle})
 
@@ -493,7 +494,7 @@ def build_spatula(rng: np.random.Generator) -> Blueprint:
     handle = grip(rng, p["handle_length"], -Ln)
     working = union(head, neck)
     solid = union(working, handle)
-    pitch = np.array([FLAT_PITCH, FLAT_PITCH, t / CELLS_PER_PLATE])
+    pitch = np.array([SPATULA_PITCH, SPATULA_PITCH, t / CELLS_PER_PLATE])
     return Blueprint(solid, _marched(solid, pitch), _tool(rng, working, handle), p, (_handle_hint(handle),), {"head": working, "handle": handle})
 
 
@@ -504,8 +505,9 @@ HAMMER_HEAD_LENGTH = (8 * CM, 12 * CM)
 HAMMER_HEAD_RADIUS = (1.1 * CM, 1.6 * CM)
 HAMMER_PEEN = (0.5, 0.8)  # peen radius / face radius
 HAMMER_TAPER_START = 0.1  # where the head starts tapering to the peen, / head length from its middle
-HAMMER_EDGE = 2 * MM
-CELLS_PER_SOLID_PART = 4.0  # marching-cubes cells across the thickness of a solid tool part
+HAMMER_EDGE = 3 * MM
+CELLS_PER_SOLID_PART = 6.0  # marching-cubes cells across the thickness of a solid tool part
+HAMMER_MAX_PITCH = HAMMER_EDGE  # …and no coarser than the head's edge rounding
 
 
 def hammer_head_outline(length: float, radius: float, peen: float) -> np.ndarray:
@@ -523,7 +525,7 @@ def build_hammer(rng: np.random.Generator) -> Blueprint:
     head_axis = revolved_outline(hammer_head_outline(p["head_length"], Rh, p["peen"] * Rh))
     head = transformed(head_axis, Z_TO_Y, [Lh - 0.5 * Rh, 0.0, 0.0])
     solid = union(head, handle)
-    pitch = min(p["handle_thickness"], 2 * Rh) / CELLS_PER_SOLID_PART
+    pitch = min(min(p["handle_thickness"], 2 * Rh) / CELLS_PER_SOLID_PART, HAMMER_MAX_PITCH)
     hint = GraspHint("handle", np.array([0.4 * Lh, 0.0, 0.0]), X, 0.25 * (p["handle_width"] + p["handle_thickness"]), 0.6 * Lh)
     return Blueprint(solid, _marched(solid, pitch), _tool(rng, head, handle), p, (hint,), {"head": head, "handle": handle})
 

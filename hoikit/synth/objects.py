@@ -81,6 +81,7 @@ def canonical(family: str, bp: Blueprint) -> SynthObject:
         held_out=False,
         sdf_exactness=bp.solid.exactness,
         parts={k: translated(v, -c) for k, v in bp.parts.items()},
+        bounds=np.stack([bp.solid.lo - c, bp.solid.hi - c]),
     )
 
 

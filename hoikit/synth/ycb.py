@@ -192,6 +192,7 @@ def _load(path: Path) -> SynthObject:
         held_out=True,
         sdf_exactness="exact",
         parts={"body": MeshSDF(V, F)},
+        bounds=np.asarray(mesh.bounds, dtype=np.float64),
     )
 
 
