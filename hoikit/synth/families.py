@@ -72,7 +72,7 @@ class Blueprint:
     parts: dict[str, Solid]
 
 
-def _draw(rng: np.random.Generator, **ranges: Range) -> dict[str, float]:
+def _draw(rng: np.random.Generator, ranges: dict[str, Range]) -> dict[str, float]:
     """One uniform draw per named range, in the order given (so seeds stay stable)."""
     return {k: float(rng.uniform(lo, hi)) for k, (lo, hi) in ranges.items()}
 
@@ -171,10 +171,21 @@ def _labelled(rng: np.random.Generator, z0: float, z1: float) -> Texture:
     return Band(base, textures.random_texture(rng, uniform_probability=0.2), 2, z0, z1)
 
 
+WOOD_PROBABILITY = 0.3  # tool handles in wood rather than a random texture
+WOOD_HUE = (0.05, 0.1)
+WOOD_GRAIN_M = (0.3 * CM, 1.0 * CM)
+
+
+def _noise(rng: np.random.Generator, a: textures.RGB, b: textures.RGB, scale: Range) -> Noise:
+    return Noise(a, b, rng.uniform(*scale), int(rng.integers(2**31)))
+
+
 def _tool(rng: np.random.Generator, metal: Solid, handle: Solid) -> Texture:
     """Metal working part, coloured or wooden handle."""
-    if rng.random() < 0.3:  # wood: two browns in noise
-        grip: Texture = Noise(textures.random_color(rng, (0.05, 0.1), (0.4, 0.7), (0.3, 0.6)), textures.random_color(rng, (0.05, 0.1), (0.5, 0.8), (0.2, 0.45)), rng.uniform(0.3 * CM, 1.0 * CM), int(rng.integers(2**31)))
+    if rng.random() < WOOD_PROBABILITY:  # wood: two browns in noise
+        light = textures.random_color(rng, WOOD_HUE, (0.4, 0.7), (0.3, 0.6))
+        dark = textures.random_color(rng, WOOD_HUE, (0.5, 0.8), (0.2, 0.45))
+        grip: Texture = _noise(rng, light, dark, WOOD_GRAIN_M)
     else:
         grip = textures.random_texture(rng)
     return ByPart((metal.sdf, handle.sdf), (Uniform(textures.metal_color(rng)), grip))
@@ -190,7 +201,7 @@ BOX_ROUNDING = (1.5 * MM, 8 * MM)
 def build_box(rng: np.random.Generator) -> Blueprint:
     """Rounded cuboid (cereal box, phone, block), any of its sides vertical."""
     longest = _log_uniform(rng, *BOX_LONGEST)
-    sides = np.maximum([longest, longest * rng.uniform(*BOX_RATIO), longest * rng.uniform(*BOX_RATIO)], BOX_MIN_EXTENT)
+    sides = np.maximum(longest * np.array([1.0, rng.uniform(*BOX_RATIO), rng.uniform(*BOX_RATIO)]), BOX_MIN_EXTENT)
     rng.shuffle(sides)
     ext = np.array([*sorted(sides[:2], reverse=True), sides[2]])
     r = min(rng.uniform(*BOX_ROUNDING), 0.45 * ext.min())
@@ -200,15 +211,13 @@ def build_box(rng: np.random.Generator) -> Blueprint:
     return Blueprint(solid, mesh, textures.random_texture(rng), params, (_box_hint(solid),), {"body": solid})
 
 
-CAN_RADIUS = (2.5 * CM, 5 * CM)
-CAN_HEIGHT = (6 * CM, 20 * CM)
-CAN_EDGE = (1.5 * MM, 4 * MM)
+CAN: dict[str, Range] = {"radius": (2.5 * CM, 5 * CM), "height": (6 * CM, 20 * CM), "edge_radius": (1.5 * MM, 4 * MM)}
 CAN_LID = 6 * MM  # metal rim band at the top and bottom when labelled
 
 
 def build_can(rng: np.random.Generator) -> Blueprint:
     """Cylinder with rounded rims (food can, drink can, jar)."""
-    p = _draw(rng, radius=CAN_RADIUS, height=CAN_HEIGHT, edge_radius=CAN_EDGE)
+    p = _draw(rng, CAN)
     R, H = p["radius"], p["height"]
     solid, mesh = _revolved(column_outline(R, 0.0, H, p["edge_radius"]))
     tex = _labelled(rng, CAN_LID, H - CAN_LID)
@@ -223,7 +232,8 @@ def build_ball(rng: np.random.Generator) -> Blueprint:
     R = _log_uniform(rng, *BALL_RADIUS)
     solid = sphere(R)
     hint = GraspHint("body", np.zeros(3), Z, R, 2 * R)
-    return Blueprint(solid, functools.partial(meshing.sphere_mesh, R), textures.random_texture(rng), {"radius": R}, (hint,), {"body": solid})
+    mesh = functools.partial(meshing.sphere_mesh, R)
+    return Blueprint(solid, mesh, textures.random_texture(rng), {"radius": R}, (hint,), {"body": solid})
 
 
 QUADRIC_LONG = (2 * CM, 8 * CM)  # semi-axis along x
@@ -252,14 +262,16 @@ def build_superquadric(rng: np.random.Generator) -> Blueprint:
     return _quadric(rng, float(e1), float(e2))
 
 
-BOTTLE_RADIUS = (2.5 * CM, 4.5 * CM)
-BOTTLE_HEIGHT = (15 * CM, 30 * CM)
-BOTTLE_NECK_RADIUS = (0.9 * CM, 1.5 * CM)
-BOTTLE_NECK_HEIGHT = (1.5 * CM, 4 * CM)
-BOTTLE_SHOULDER = (0.12, 0.3)  # shoulder height / total height
-BOTTLE_CAP_HEIGHT = (1.5 * CM, 2.5 * CM)
-BOTTLE_CAP_LIP = (1 * MM, 2.5 * MM)  # cap radius beyond the neck
-BOTTLE_BASE_EDGE = (3 * MM, 8 * MM)
+BOTTLE: dict[str, Range] = {
+    "radius": (2.5 * CM, 4.5 * CM),
+    "height": (15 * CM, 30 * CM),
+    "neck_radius": (0.9 * CM, 1.5 * CM),
+    "neck_height": (1.5 * CM, 4 * CM),
+    "shoulder": (0.12, 0.3),  # shoulder height / total height
+    "cap_height": (1.5 * CM, 2.5 * CM),
+    "cap_lip": (1 * MM, 2.5 * MM),  # cap radius beyond the neck
+    "base_edge": (3 * MM, 8 * MM),
+}
 CAP_EDGE = 1.5 * MM
 SHOULDER_POINTS = 12
 
@@ -274,25 +286,29 @@ def bottle_outline(p: dict[str, float]) -> np.ndarray:
     shoulder = np.stack([Rn + (R - Rn) * 0.5 * (1 + np.cos(np.pi * s)), z_body + (z_neck - z_body) * s], axis=1)
     Rc = Rn + p["cap_lip"]
     cap = [[Rc, z_cap], *_arc((Rc - CAP_EDGE, H - CAP_EDGE), CAP_EDGE, 0.0, np.pi / 2, ARC_POINTS // 2)]
-    return np.concatenate([[[0.0, 0.0]], _arc((R - rb, rb), rb, -np.pi / 2, 0.0), shoulder, [[Rn, z_cap]], cap, [[0.0, H]]])
+    base = _arc((R - rb, rb), rb, -np.pi / 2, 0.0)
+    return np.concatenate([[[0.0, 0.0]], base, shoulder, [[Rn, z_cap]], cap, [[0.0, H]]])
 
 
 def build_bottle(rng: np.random.Generator) -> Blueprint:
     """Bottle (water, wine, detergent): revolved random profile with a cap."""
-    p = _draw(rng, radius=BOTTLE_RADIUS, height=BOTTLE_HEIGHT, neck_radius=BOTTLE_NECK_RADIUS, neck_height=BOTTLE_NECK_HEIGHT, shoulder=BOTTLE_SHOULDER, cap_height=BOTTLE_CAP_HEIGHT, cap_lip=BOTTLE_CAP_LIP, base_edge=BOTTLE_BASE_EDGE)
+    p = _draw(rng, BOTTLE)
     solid, mesh = _revolved(bottle_outline(p))
     z_cap = p["height"] - p["cap_height"]
     z_body = z_cap - p["neck_height"] - p["shoulder"] * p["height"]
     tex = Band(_labelled(rng, 0.15 * z_body, 0.9 * z_body), Uniform(textures.random_color(rng)), 2, z_cap, np.inf)
-    hints = (_body_hint(p["radius"], 0.0, z_body), _body_hint(p["neck_radius"], z_cap - p["neck_height"], p["height"], "neck"))
+    neck = _body_hint(p["neck_radius"], z_cap - p["neck_height"], p["height"], "neck")
+    hints = (_body_hint(p["radius"], 0.0, z_body), neck)
     return Blueprint(solid, mesh, tex, p, hints, {"body": solid})
 
 
-CUP_RADIUS = (3 * CM, 4.5 * CM)  # at the rim, wall centre
-CUP_TAPER = (0.65, 0.95)  # bottom / rim radius
-CUP_HEIGHT = (7 * CM, 14 * CM)
-CUP_WALL = (MIN_WALL, 5 * MM)
-CUP_CORNER = (5 * MM, 12 * MM)
+CUP: dict[str, Range] = {
+    "radius": (3 * CM, 4.5 * CM),  # at the rim, wall centre
+    "taper": (0.65, 0.95),  # bottom / rim radius
+    "height": (7 * CM, 14 * CM),
+    "wall": (MIN_WALL, 5 * MM),
+    "corner": (5 * MM, 12 * MM),
+}
 
 
 def cup_path(rim_radius: float, bottom_radius: float, height: float, half_wall: float, corner: float) -> np.ndarray:
@@ -307,7 +323,7 @@ def cup_path(rim_radius: float, bottom_radius: float, height: float, half_wall: 
 
 def build_cup(rng: np.random.Generator) -> Blueprint:
     """Open tapered cup or glass: a revolved thin wall with a hollow interior."""
-    p = _draw(rng, radius=CUP_RADIUS, taper=CUP_TAPER, height=CUP_HEIGHT, wall=CUP_WALL, corner=CUP_CORNER)
+    p = _draw(rng, CUP)
     h = p["wall"] / 2
     path = cup_path(p["radius"], p["radius"] * p["taper"], p["height"], h, p["corner"])
     solid, mesh = _revolved(shell_outline(path, h))
@@ -315,15 +331,17 @@ def build_cup(rng: np.random.Generator) -> Blueprint:
     return Blueprint(solid, mesh, textures.random_texture(rng), p, (hint,), {"body": solid})
 
 
-MUG_RADIUS = (3.2 * CM, 4.5 * CM)  # wall centre
-MUG_HEIGHT = (7.5 * CM, 11 * CM)
-MUG_WALL = (5 * MM, 7 * MM)  # ceramic; thinner walls would need a finer grid than the face budget allows
-MUG_CORNER = (4 * MM, 8 * MM)
-HANDLE_RADIUS = (4 * MM, 6.5 * MM)
-HANDLE_REACH = (1.8 * CM, 3.2 * CM)  # beyond the outer wall
-HANDLE_TOP = (0.7, 0.88)  # attachment heights / mug height
-HANDLE_BOTTOM = (0.15, 0.4)
-HANDLE_SQUARENESS = (0.4, 1.0)  # exponent of the D-shaped path: 1 round, smaller squarer
+MUG: dict[str, Range] = {
+    "radius": (3.2 * CM, 4.5 * CM),  # wall centre
+    "height": (7.5 * CM, 11 * CM),
+    "wall": (5 * MM, 7 * MM),  # ceramic; thinner walls would need a finer grid than the budget allows
+    "corner": (4 * MM, 8 * MM),
+    "handle_radius": (4 * MM, 6.5 * MM),
+    "handle_reach": (1.8 * CM, 3.2 * CM),  # beyond the outer wall
+    "handle_top": (0.7, 0.88),  # attachment heights / mug height
+    "handle_bottom": (0.15, 0.4),
+    "squareness": (0.4, 1.0),  # exponent of the D-shaped handle path: 1 round, smaller squarer
+}
 HANDLE_POINTS = 11
 HANDLE_CLEARANCE = 0.5 * MM  # handle ends stop this far short of the cavity
 # marching-cubes cells across the thinnest part: ≥ 1 across a wall keeps the topology (projection
@@ -331,8 +349,8 @@ HANDLE_CLEARANCE = 0.5 * MM  # handle ends stop this far short of the cavity
 # section round
 MUG_CELLS_PER_WALL = 2.0
 CELLS_PER_TUBE = 3.0
-MUG_COARSE = 2.0  # coarse / fine grid spacing away from the rim, bottom, wall and handle
-MUG_SECTIONS = 56  # angular sections away from the handle
+MUG_COARSE = 2.5  # coarse / fine grid spacing away from the rim, bottom, wall and handle
+MUG_SECTIONS = 40  # angular sections away from the handle
 
 
 def handle_path(x_attach: float, x_out: float, z0: float, z1: float, squareness: float) -> np.ndarray:
@@ -346,7 +364,7 @@ def handle_path(x_attach: float, x_out: float, z0: float, z1: float, squareness:
 
 def build_mug(rng: np.random.Generator) -> Blueprint:
     """Mug: a straight revolved wall (hollow, open top) and a D-shaped tube handle on +x."""
-    p = _draw(rng, radius=MUG_RADIUS, height=MUG_HEIGHT, wall=MUG_WALL, corner=MUG_CORNER, handle_radius=HANDLE_RADIUS, handle_reach=HANDLE_REACH, handle_top=HANDLE_TOP, handle_bottom=HANDLE_BOTTOM, squareness=HANDLE_SQUARENESS)
+    p = _draw(rng, MUG)
     R, H, h, rh = p["radius"], p["height"], p["wall"] / 2, p["handle_radius"]
     body = revolved_stroke(cup_path(R, R, H, h, p["corner"]), h)
     # the ends' spheres stop short of the cavity (ρ ≥ inner radius + rh), so no subtraction is needed
@@ -355,12 +373,13 @@ def build_mug(rng: np.random.Generator) -> Blueprint:
     z0, z1 = p["handle_bottom"] * H, p["handle_top"] * H
     handle = tube(handle_path(x_attach, x_out, z0, z1, p["squareness"]), rh)
     solid = union(body, handle)
-    hints = (GraspHint("handle", np.array([x_out, 0.0, 0.5 * (z0 + z1)]), Z, rh, z1 - z0), _body_hint(R + h, 0.0, H))
+    handle_hint = GraspHint("handle", np.array([x_out, 0.0, 0.5 * (z0 + z1)]), Z, rh, z1 - z0)
+    hints = (handle_hint, _body_hint(R + h, 0.0, H))
     mesh = functools.partial(meshing.cylindrical_mesh, solid, *mug_axes(p, x_attach, x_out, z0, z1))
     return Blueprint(solid, mesh, textures.random_texture(rng), p, hints, {"body": body, "handle": handle})
 
 
-def mug_axes(p: dict[str, float], x_attach: float, x_out: float, z0: float, z1: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def mug_axes(p: dict[str, float], x_attach: float, x_out: float, z0: float, z1: float) -> list[np.ndarray]:
     """Cylindrical grid for a mug: fine (``MUG_CELLS_PER_WALL`` across the wall) over the wall,
     the bottom, the rim, the handle's bends and the handle's angular sector; coarse elsewhere."""
     R, H, h, rh = p["radius"], p["height"], p["wall"] / 2, p["handle_radius"]
@@ -370,21 +389,22 @@ def mug_axes(p: dict[str, float], x_attach: float, x_out: float, z0: float, z1: 
     rho = refined_axis(0.0, x_out + rh + pad, coarse, fine, [(R - h - pad, x_out + rh + pad)])
     half_sector = (rh + pad) / (x_attach - rh)
     theta = refined_axis(-np.pi, np.pi, 2 * np.pi / MUG_SECTIONS, fine / (x_out + rh), [(-half_sector, half_sector)])
-    bands = [(-pad, 2 * h + pad), (H - 2 * h - pad, H + pad), (z0 - rh - pad, z0 + rh + pad), (z1 - rh - pad, z1 + rh + pad)]
-    z = refined_axis(-pad, H + pad, coarse, fine, bands)
-    return rho, theta, z
+    bands = [(-pad, 2 * h + pad), (H - 2 * h - pad, H + pad)] + [(zb - rh - pad, zb + rh + pad) for zb in (z0, z1)]
+    return [rho, theta, refined_axis(-pad, H + pad, coarse, fine, bands)]
 
 
-BOWL_RADIUS = (5.5 * CM, 10 * CM)  # rim, wall centre
-BOWL_DEPTH = (0.35, 0.65)  # depth / rim radius
-BOWL_WALL = (MIN_WALL, 6 * MM)
-BOWL_FLATNESS = (2.0, 3.5)  # exponent k of the profile z ∝ ρ^k: larger, flatter bottom
+BOWL: dict[str, Range] = {
+    "radius": (5.5 * CM, 10 * CM),  # rim, wall centre
+    "depth": (0.35, 0.65),  # depth / rim radius
+    "wall": (MIN_WALL, 6 * MM),
+    "flatness": (2.0, 3.5),  # exponent k of the profile z ∝ ρ^k: larger, flatter bottom
+}
 BOWL_POINTS = 20
 
 
 def build_bowl(rng: np.random.Generator) -> Blueprint:
     """Bowl: a revolved thin wall z = depth·(ρ/R)^k, concave, open at the top."""
-    p = _draw(rng, radius=BOWL_RADIUS, depth=BOWL_DEPTH, wall=BOWL_WALL, flatness=BOWL_FLATNESS)
+    p = _draw(rng, BOWL)
     R, D, h = p["radius"], p["depth"] * p["radius"], p["wall"] / 2
     s = np.linspace(0.0, 1.0, BOWL_POINTS)
     path = np.stack([R * s, h + D * s ** p["flatness"]], axis=1)
@@ -393,21 +413,24 @@ def build_bowl(rng: np.random.Generator) -> Blueprint:
     return Blueprint(solid, mesh, textures.random_texture(rng), p, hints, {"body": solid})
 
 
-BANANA_LENGTH = (15 * CM, 22 * CM)  # along the curve
-BANANA_BEND = (np.radians(35), np.radians(75))  # angle turned from end to end
-BANANA_RADIUS = (1.5 * CM, 2.1 * CM)
+BANANA: dict[str, Range] = {
+    "length": (15 * CM, 22 * CM),  # along the curve
+    "bend": (np.radians(35), np.radians(75)),  # angle turned from end to end
+    "radius": (1.5 * CM, 2.1 * CM),
+    "stem_length": (1.5 * CM, 3 * CM),
+    "stem_radius": (3.5 * MM, 4.5 * MM),
+}
 BANANA_END = 0.35  # radius at the ends / largest radius
 BANANA_PLUMPNESS = 0.7  # exponent of the radius profile sin(πs)^p: smaller, fuller
-BANANA_STEM_LENGTH = (1.5 * CM, 3 * CM)
-BANANA_STEM_RADIUS = (3.5 * MM, 4.5 * MM)
 BANANA_STEM_FLARE = 1.3  # stem radius where it meets the fruit / at its end
 BANANA_POINTS = 13
 BANANA_HUE = (0.1, 0.22)  # ripe yellow … green-yellow
+BANANA_SPOTS_M = (0.5 * CM, 2 * CM)  # size of the brownish blotches
 
 
 def build_banana(rng: np.random.Generator) -> Blueprint:
     """Banana: a bent tapered capsule (round cones along an arc in the xy-plane) with a stem."""
-    p = _draw(rng, length=BANANA_LENGTH, bend=BANANA_BEND, radius=BANANA_RADIUS, stem_length=BANANA_STEM_LENGTH, stem_radius=BANANA_STEM_RADIUS)
+    p = _draw(rng, BANANA)
     bend_radius = p["length"] / p["bend"]
     phi = np.linspace(-p["bend"] / 2, p["bend"] / 2, BANANA_POINTS)
     arc = bend_radius * np.stack([np.sin(phi), np.cos(phi) - 1.0, np.zeros_like(phi)], axis=1)
@@ -419,25 +442,33 @@ def build_banana(rng: np.random.Generator) -> Blueprint:
     stem_pts = arc[-1] + np.outer([0.0, 0.5 * r_end, 0.5 * r_end + p["stem_length"]], out)
     stem = tube(stem_pts, np.array([r_end, BANANA_STEM_FLARE * r_stem, r_stem]))
     solid = union(body, stem)
-    peel = Noise(textures.random_color(rng, BANANA_HUE, (0.6, 0.9), (0.75, 0.95)), textures.random_color(rng, (0.06, 0.12), (0.5, 0.8), (0.35, 0.6)), rng.uniform(0.5 * CM, 2 * CM), int(rng.integers(2**31)))
-    tex = ByPart((body.sdf, stem.sdf), (peel, Uniform(textures.random_color(rng, (0.05, 0.25), (0.4, 0.7), (0.2, 0.4)))))
+    yellow = textures.random_color(rng, BANANA_HUE, (0.6, 0.9), (0.75, 0.95))
+    spots = textures.random_color(rng, (0.06, 0.12), (0.5, 0.8), (0.35, 0.6))
+    stem_color = textures.random_color(rng, (0.05, 0.25), (0.4, 0.7), (0.2, 0.4))
+    tex = ByPart((body.sdf, stem.sdf), (_noise(rng, yellow, spots, BANANA_SPOTS_M), Uniform(stem_color)))
     pitch = 2 * r_stem / CELLS_PER_TUBE
     hint = GraspHint("body", arc[BANANA_POINTS // 2], X, p["radius"], 0.5 * p["length"])
     return Blueprint(solid, _marched(solid, pitch), tex, p, (hint,), {"body": body, "stem": stem})
 
 
-KNIFE_BLADE_LENGTH = (9 * CM, 18 * CM)
-KNIFE_BLADE_WIDTH = (1.6 * CM, 3.5 * CM)
-KNIFE_BLADE_THICKNESS = (MIN_WALL, 4 * MM)
-KNIFE_BELLY = (1.5, 4.0)  # exponent of the edge curve: larger, straighter edge and sharper tip
+BLADE_THICKNESS = (MIN_WALL, 4 * MM)
+KNIFE: dict[str, Range] = {
+    "blade_length": (9 * CM, 18 * CM),
+    "blade_width": (1.6 * CM, 3.5 * CM),
+    "thickness": BLADE_THICKNESS,
+    "belly": (1.5, 4.0),  # exponent of the edge curve: larger, straighter edge and sharper tip
+    "handle_length": (9 * CM, 12.5 * CM),
+}
 KNIFE_TIP_WIDTH = 2 * MM
-HANDLE_LENGTH = (9 * CM, 12.5 * CM)
-HANDLE_WIDTH = (1.8 * CM, 2.6 * CM)
-HANDLE_THICKNESS = (1.2 * CM, 1.8 * CM)
-HANDLE_ROUNDING = (0.3, 0.45)  # edge radius / handle thickness
+KNIFE_EDGE_POINTS = 16
+GRIP: dict[str, Range] = {
+    "width": (1.8 * CM, 2.6 * CM),
+    "thickness": (1.2 * CM, 1.8 * CM),
+    "rounding": (0.3, 0.45),  # edge radius / handle thickness
+}
 EDGE_ROUND = 0.45  # edge radius / thickness of a flat part: nearly a fully round edge
 JOINT_OVERLAP = 5 * MM  # parts overlap so that their union is one piece
-KNIFE_PITCH = 2 * MM  # in-plane marching-cubes pitch: resolves the blade's tip and round edge
+KNIFE_PITCH = 2.25 * MM  # in-plane marching-cubes pitch: resolves the blade's tip and round edge
 SPATULA_PITCH = 2.5 * MM  # a spatula's plate is broad and flat: coarser keeps it near the budget
 CELLS_PER_PLATE = 3.0  # marching-cubes cells across a blade or plate
 
@@ -451,7 +482,7 @@ def flat_plate(shape: Callable[[float], Solid], thickness: float) -> Solid:
 
 def grip(rng: np.random.Generator, length: float, x_end: float, y_center: float = 0.0) -> Solid:
     """A rounded-box handle along x ending at x_end (+ overlap into the part it holds)."""
-    d = _draw(rng, width=HANDLE_WIDTH, thickness=HANDLE_THICKNESS, rounding=HANDLE_ROUNDING)
+    d = _draw(rng, GRIP)
     box = round_box([length, d["width"], d["thickness"]], d["rounding"] * d["thickness"])
     return translated(box, [x_end + JOINT_OVERLAP - length / 2, y_center, 0.0])
 
@@ -463,47 +494,56 @@ def _handle_hint(handle: Solid) -> GraspHint:
 
 def build_knife(rng: np.random.Generator) -> Blueprint:
     """Knife lying flat: a thin blade (≥ 3 mm, round edges) with a curved edge, and a handle."""
-    p = _draw(rng, blade_length=KNIFE_BLADE_LENGTH, blade_width=KNIFE_BLADE_WIDTH, thickness=KNIFE_BLADE_THICKNESS, belly=KNIFE_BELLY, handle_length=HANDLE_LENGTH)
+    p = _draw(rng, KNIFE)
     L, W = p["blade_length"], p["blade_width"]
-    x = np.linspace(L, 0.0, 16)
+    x = np.linspace(L, 0.0, KNIFE_EDGE_POINTS)
     edge = -np.maximum(W * np.sqrt(1.0 - (x / L) ** p["belly"]), KNIFE_TIP_WIDTH)
     outline = np.concatenate([[[0.0, 0.0]], np.stack([x, edge], axis=1)])
     blade = flat_plate(functools.partial(extruded_polygon, outline), p["thickness"])
     handle = grip(rng, p["handle_length"], 0.0, -0.5 * W)
     solid = union(blade, handle)
     pitch = np.array([KNIFE_PITCH, KNIFE_PITCH, p["thickness"] / CELLS_PER_PLATE])
-    blade_hint = GraspHint("blade", blade.center, X, p["thickness"] / 2, L)
-    return Blueprint(solid, _marched(solid, pitch), _tool(rng, blade, handle), p, (_handle_hint(handle), blade_hint), {"blade": blade, "handle": handle})
+    hints = (_handle_hint(handle), GraspHint("blade", blade.center, X, p["thickness"] / 2, L))
+    parts = {"blade": blade, "handle": handle}
+    return Blueprint(solid, _marched(solid, pitch), _tool(rng, blade, handle), p, hints, parts)
 
 
-SPATULA_HEAD_LENGTH = (6 * CM, 10 * CM)
-SPATULA_HEAD_WIDTH = (5 * CM, 8.5 * CM)
-SPATULA_HEAD_CORNER = (0.5 * CM, 2 * CM)
-SPATULA_NECK_LENGTH = (3 * CM, 7 * CM)
-SPATULA_NECK_WIDTH = (1.2 * CM, 2 * CM)
-SPATULA_HANDLE_LENGTH = (10 * CM, 13 * CM)
+SPATULA: dict[str, Range] = {
+    "head_length": (6 * CM, 10 * CM),
+    "head_width": (5 * CM, 8.5 * CM),
+    "corner": (0.5 * CM, 2 * CM),
+    "thickness": BLADE_THICKNESS,
+    "neck_length": (3 * CM, 7 * CM),
+    "neck_width": (1.2 * CM, 2 * CM),
+    "handle_length": (10 * CM, 13 * CM),
+}
 
 
 def build_spatula(rng: np.random.Generator) -> Blueprint:
     """Spatula / turner lying flat: a thin rounded plate, a flat neck, a handle."""
-    p = _draw(rng, head_length=SPATULA_HEAD_LENGTH, head_width=SPATULA_HEAD_WIDTH, corner=SPATULA_HEAD_CORNER, thickness=KNIFE_BLADE_THICKNESS, neck_length=SPATULA_NECK_LENGTH, neck_width=SPATULA_NECK_WIDTH, handle_length=SPATULA_HANDLE_LENGTH)
+    p = _draw(rng, SPATULA)
     t, Ln = p["thickness"], p["neck_length"]
     half_w = p["head_width"] / 2
-    head = flat_plate(functools.partial(extruded_round_rect, [0.0, -half_w], [p["head_length"], half_w], p["corner"]), t)
+    outline = functools.partial(extruded_round_rect, [0.0, -half_w], [p["head_length"], half_w], p["corner"])
+    head = flat_plate(outline, t)
     neck = translated(round_box([Ln + 2 * JOINT_OVERLAP, p["neck_width"], t], EDGE_ROUND * t), [-Ln / 2, 0.0, 0.0])
     handle = grip(rng, p["handle_length"], -Ln)
     working = union(head, neck)
     solid = union(working, handle)
     pitch = np.array([SPATULA_PITCH, SPATULA_PITCH, t / CELLS_PER_PLATE])
-    return Blueprint(solid, _marched(solid, pitch), _tool(rng, working, handle), p, (_handle_hint(handle),), {"head": working, "handle": handle})
+    parts = {"head": working, "handle": handle}
+    return Blueprint(solid, _marched(solid, pitch), _tool(rng, working, handle), p, (_handle_hint(handle),), parts)
 
 
-HAMMER_HANDLE_LENGTH = (20 * CM, 27 * CM)
-HAMMER_HANDLE_WIDTH = (2.2 * CM, 3.2 * CM)  # in the swing plane (y)
-HAMMER_HANDLE_THICKNESS = (1.6 * CM, 2.4 * CM)
-HAMMER_HEAD_LENGTH = (8 * CM, 12 * CM)
-HAMMER_HEAD_RADIUS = (1.1 * CM, 1.6 * CM)
-HAMMER_PEEN = (0.5, 0.8)  # peen radius / face radius
+HAMMER: dict[str, Range] = {
+    "handle_length": (20 * CM, 27 * CM),
+    "handle_width": (2.2 * CM, 3.2 * CM),  # in the swing plane (y)
+    "handle_thickness": (1.6 * CM, 2.4 * CM),
+    "head_length": (8 * CM, 12 * CM),
+    "head_radius": (1.1 * CM, 1.6 * CM),
+    "peen": (0.5, 0.8),  # peen radius / face radius
+}
+HAMMER_HANDLE_ROUNDING = 0.45  # edge radius / handle thickness
 HAMMER_TAPER_START = 0.1  # where the head starts tapering to the peen, / head length from its middle
 HAMMER_EDGE = 3 * MM
 CELLS_PER_SOLID_PART = 6.0  # marching-cubes cells across the thickness of a solid tool part
@@ -514,29 +554,33 @@ def hammer_head_outline(length: float, radius: float, peen: float) -> np.ndarray
     """Profile about the head's axis: a flat striking face at +length/2, tapering to a peen."""
     z0, z1, e = -length / 2, length / 2, HAMMER_EDGE
     face = _arc((radius - e, z1 - e), e, 0.0, np.pi / 2)
-    return np.concatenate([[[0.0, z0]], _arc((peen - e, z0 + e), e, -np.pi / 2, 0.0), [[radius, -HAMMER_TAPER_START * length]], face, [[0.0, z1]]])
+    peen_edge = _arc((peen - e, z0 + e), e, -np.pi / 2, 0.0)
+    return np.concatenate([[[0.0, z0]], peen_edge, [[radius, -HAMMER_TAPER_START * length]], face, [[0.0, z1]]])
 
 
 def build_hammer(rng: np.random.Generator) -> Blueprint:
     """Hammer lying flat: a rounded-box handle along x, a revolved head along y at its end."""
-    p = _draw(rng, handle_length=HAMMER_HANDLE_LENGTH, handle_width=HAMMER_HANDLE_WIDTH, handle_thickness=HAMMER_HANDLE_THICKNESS, head_length=HAMMER_HEAD_LENGTH, head_radius=HAMMER_HEAD_RADIUS, peen=HAMMER_PEEN)
-    Lh, Rh = p["handle_length"], p["head_radius"]
-    handle = translated(round_box([Lh, p["handle_width"], p["handle_thickness"]], HANDLE_ROUNDING[1] * p["handle_thickness"]), [Lh / 2, 0.0, 0.0])
+    p = _draw(rng, HAMMER)
+    Lh, Rh, th = p["handle_length"], p["head_radius"], p["handle_thickness"]
+    handle = translated(round_box([Lh, p["handle_width"], th], HAMMER_HANDLE_ROUNDING * th), [Lh / 2, 0.0, 0.0])
     head_axis = revolved_outline(hammer_head_outline(p["head_length"], Rh, p["peen"] * Rh))
     head = transformed(head_axis, Z_TO_Y, [Lh - 0.5 * Rh, 0.0, 0.0])
     solid = union(head, handle)
-    pitch = min(min(p["handle_thickness"], 2 * Rh) / CELLS_PER_SOLID_PART, HAMMER_MAX_PITCH)
-    hint = GraspHint("handle", np.array([0.4 * Lh, 0.0, 0.0]), X, 0.25 * (p["handle_width"] + p["handle_thickness"]), 0.6 * Lh)
-    return Blueprint(solid, _marched(solid, pitch), _tool(rng, head, handle), p, (hint,), {"head": head, "handle": handle})
+    pitch = min(min(th, 2 * Rh) / CELLS_PER_SOLID_PART, HAMMER_MAX_PITCH)
+    hint = GraspHint("handle", np.array([0.4 * Lh, 0.0, 0.0]), X, 0.25 * (p["handle_width"] + th), 0.6 * Lh)
+    parts = {"head": head, "handle": handle}
+    return Blueprint(solid, _marched(solid, pitch), _tool(rng, head, handle), p, (hint,), parts)
 
 
-DRIVER_HANDLE_LENGTH = (8 * CM, 12 * CM)
-DRIVER_HANDLE_RADIUS = (1.2 * CM, 1.7 * CM)
+SCREWDRIVER: dict[str, Range] = {
+    "handle_length": (8 * CM, 12 * CM),
+    "handle_radius": (1.2 * CM, 1.7 * CM),
+    "shaft_length": (6 * CM, 14 * CM),
+    "shaft_radius": (2.5 * MM, 4 * MM),
+    "tip_length": (0.8 * CM, 1.5 * CM),
+}
 DRIVER_BACK_ROUND = 0.4  # rounding of the handle's back end / handle radius
 DRIVER_FERRULE = 0.85  # where the handle starts narrowing to the shaft, / handle length
-DRIVER_SHAFT_LENGTH = (6 * CM, 14 * CM)
-DRIVER_SHAFT_RADIUS = (2.5 * MM, 4 * MM)
-DRIVER_TIP_LENGTH = (0.8 * CM, 1.5 * CM)
 DRIVER_TIP_RADIUS = 1.5 * MM  # the tip stays ≥ 3 mm across
 
 
@@ -547,15 +591,17 @@ def screwdriver_outline(p: dict[str, float]) -> np.ndarray:
     rb = DRIVER_BACK_ROUND * Rh
     back = _arc((Rh - rb, rb), rb, -np.pi / 2, 0.0)
     tip = _arc((0.0, L - DRIVER_TIP_RADIUS), DRIVER_TIP_RADIUS, 0.0, np.pi / 2, ARC_POINTS // 2)
-    return np.concatenate([[[0.0, 0.0]], back, [[Rh, DRIVER_FERRULE * Lh], [Rs, Lh], [Rs, L - p["tip_length"]]], tip])
+    ferrule_and_shaft = [[Rh, DRIVER_FERRULE * Lh], [Rs, Lh], [Rs, L - p["tip_length"]]]
+    return np.concatenate([[[0.0, 0.0]], back, ferrule_and_shaft, tip])
 
 
 def build_screwdriver(rng: np.random.Generator) -> Blueprint:
     """Screwdriver lying along x: one revolved profile (handle, ferrule, shaft, tip)."""
-    p = _draw(rng, handle_length=DRIVER_HANDLE_LENGTH, handle_radius=DRIVER_HANDLE_RADIUS, shaft_length=DRIVER_SHAFT_LENGTH, shaft_radius=DRIVER_SHAFT_RADIUS, tip_length=DRIVER_TIP_LENGTH)
+    p = _draw(rng, SCREWDRIVER)
     solid, mesh = _revolved(screwdriver_outline(p), Z_TO_X)
     tex = Band(textures.random_texture(rng), Uniform(textures.metal_color(rng)), 0, p["handle_length"], np.inf)
-    hint = GraspHint("handle", np.array([0.5 * p["handle_length"], 0.0, 0.0]), X, p["handle_radius"], p["handle_length"])
+    Lh = p["handle_length"]
+    hint = GraspHint("handle", np.array([0.5 * Lh, 0.0, 0.0]), X, p["handle_radius"], Lh)
     return Blueprint(solid, mesh, tex, p, (hint,), {"body": solid})
 
 
@@ -580,5 +626,6 @@ def build_ring(rng: np.random.Generator) -> Blueprint:
         a = np.linspace(0.0, 2 * np.pi, RING_CIRCLE_POINTS, endpoint=False)
         outline = np.stack([R + w * np.cos(a), w * np.sin(a)], axis=1)
     solid, mesh = _revolved(outline)
-    hints = (GraspHint("rim", np.array([R, 0.0, 0.0]), Y, w, R), GraspHint("body", np.zeros(3), Z, R + w, 2 * p["half_height"]))
+    rim = GraspHint("rim", np.array([R, 0.0, 0.0]), Y, w, R)
+    hints = (rim, GraspHint("body", np.zeros(3), Z, R + w, 2 * p["half_height"]))
     return Blueprint(solid, mesh, textures.random_texture(rng), p, hints, {"body": solid})

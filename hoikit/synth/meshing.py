@@ -71,7 +71,9 @@ def _subdivide(path: np.ndarray, max_len: float, closed: bool) -> np.ndarray:
     return np.concatenate(out)
 
 
-def balanced_revolution(outline: np.ndarray, max_faces: int = TARGET_FACES, min_sections: int = 24, max_sections: int = 128) -> tuple[np.ndarray, int]:
+def balanced_revolution(
+    outline: np.ndarray, max_faces: int = TARGET_FACES, min_sections: int = 24, max_sections: int = 128
+) -> tuple[np.ndarray, int]:
     """Subdivide a profile and pick the number of sections so that the revolved mesh has
     roughly square quads and stays under ``max_faces``: with perimeter P and largest radius ρ,
     segments of length s give (P/s)·(2πρ/s) quads, two triangles each."""
@@ -133,7 +135,9 @@ def _round_box_axes(inner: np.ndarray, radius: float, max_faces: int, n_round: i
     return [_face_axis(inner[k], radius, int(n), n_round) for k, n in enumerate(flat_steps(step))]
 
 
-def round_box_mesh(extents: np.ndarray, radius: float, max_faces: int = TARGET_FACES, n_round: int = 4) -> trimesh.Trimesh:
+def round_box_mesh(
+    extents: np.ndarray, radius: float, max_faces: int = TARGET_FACES, n_round: int = 4
+) -> trimesh.Trimesh:
     """Rounded box with near-uniform triangles, every vertex on the surface.
 
     Each face of the outer box is gridded (finer over the rounded strips) and each grid point x
@@ -246,7 +250,9 @@ def _interp_axes(index_coords: np.ndarray, axes: list[np.ndarray]) -> np.ndarray
     return np.stack([np.interp(index_coords[:, k], np.arange(len(a)), a) for k, a in enumerate(axes)], axis=1)
 
 
-def cylindrical_mesh(solid: Solid, rho: np.ndarray, theta: np.ndarray, z: np.ndarray, max_faces: int = MAX_FACES) -> trimesh.Trimesh:
+def cylindrical_mesh(
+    solid: Solid, rho: np.ndarray, theta: np.ndarray, z: np.ndarray, max_faces: int = MAX_FACES
+) -> trimesh.Trimesh:
     """Marching cubes on a (ρ, θ, z) grid about the z axis, for solids of revolution with small
     additions (a mug and its handle): the grid follows the round walls and rim, and its spacing
     can be fine only where needed (non-uniform axes). ``rho`` starts at 0, ``theta`` spans

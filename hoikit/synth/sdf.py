@@ -229,8 +229,11 @@ class Solid:
         return self.hi - self.lo
 
 
-def _solid(fn: Callable[..., torch.Tensor], lo: Sequence[float], hi: Sequence[float], exactness: Exactness, **kw: object) -> Solid:
-    return Solid(functools.partial(fn, **kw), np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64), exactness)
+def _solid(
+    fn: Callable[..., torch.Tensor], lo: Sequence[float], hi: Sequence[float], exactness: Exactness, **kw: object
+) -> Solid:
+    lo_, hi_ = np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64)
+    return Solid(functools.partial(fn, **kw), lo_, hi_, exactness)
 
 
 def sphere(radius: float) -> Solid:

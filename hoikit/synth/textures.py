@@ -202,9 +202,16 @@ METAL_GREY = (0.55, 0.85)  # value of steel/aluminium greys
 PATTERNS = ("stripes", "checker", "noise")
 
 
-def random_color(rng: np.random.Generator, hue: tuple[float, float] = (0.0, 1.0), sat: Sequence[float] = SATURATION, val: Sequence[float] = VALUE) -> RGB:
+def random_color(
+    rng: np.random.Generator,
+    hue: Sequence[float] = (0.0, 1.0),
+    sat: Sequence[float] = SATURATION,
+    val: Sequence[float] = VALUE,
+) -> RGB:
+    """A colour drawn uniformly in the given HSV ranges (hue wraps around 1)."""
     h = rng.uniform(*hue) % 1.0
-    return tuple(float(c) for c in colorsys.hsv_to_rgb(h, rng.uniform(*sat), rng.uniform(*val)))  # type: ignore[return-value]
+    r, g, b = colorsys.hsv_to_rgb(h, rng.uniform(*sat), rng.uniform(*val))
+    return (float(r), float(g), float(b))
 
 
 def metal_color(rng: np.random.Generator) -> RGB:

@@ -179,7 +179,8 @@ def _load(path: Path) -> SynthObject:
     if not mesh.is_watertight:
         raise ValueError(f"YCB model {path} is not watertight after welding its seams")
     V, F = np.ascontiguousarray(mesh.vertices), np.ascontiguousarray(mesh.faces, dtype=np.int64)
-    params = {"source_path": str(path), "canonical_from_source": T.tolist(), **dict(zip(("size_x", "size_y", "size_z"), map(float, mesh.extents)))}
+    sizes = dict(zip(("size_x", "size_y", "size_z"), map(float, mesh.extents)))
+    params = {"source_path": str(path), "canonical_from_source": T.tolist(), **sizes}
     return SynthObject(
         family="ycb",
         name=path.parent.name,
