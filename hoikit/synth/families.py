@@ -29,10 +29,12 @@ from hoikit.synth.sdf import (
     extruded_round_rect,
     offset,
     revolved_outline,
+    revolved_round_rect,
     revolved_stroke,
     round_box,
     sphere,
     superquadric,
+    torus,
     transformed,
     translated,
     tube,
@@ -136,11 +138,15 @@ def _revolved_mesh(outline: np.ndarray, sections: int, R: np.ndarray | None) -> 
     return mesh
 
 
-def _revolved(outline: np.ndarray, R: np.ndarray | None = None) -> tuple[Solid, Callable[[], trimesh.Trimesh]]:
-    """An exact solid of revolution about z (then rotated by R) and its direct mesh: the same
-    polygon revolved, so the two agree up to the angular chords."""
+def _revolved(
+    outline: np.ndarray, R: np.ndarray | None = None, solid: Solid | None = None
+) -> tuple[Solid, Callable[[], trimesh.Trimesh]]:
+    """A solid of revolution about z (then rotated by R) and its direct mesh, the revolved
+    ``outline``. The solid is the revolved outline itself (exact for that polygon), or ``solid``
+    when an analytic one describes the same shape (cheaper to evaluate; the outline is then its
+    sampling, within chord error)."""
     fine, sections = meshing.balanced_revolution(outline)
-    solid = revolved_outline(outline)
+    solid = revolved_outline(outline) if solid is None else solid
     if R is not None:
         solid = transformed(solid, R)
     return solid, functools.partial(_revolved_mesh, fine, sections, R)
@@ -219,7 +225,8 @@ def build_can(rng: np.random.Generator) -> Blueprint:
     """Cylinder with rounded rims (food can, drink can, jar)."""
     p = _draw(rng, CAN)
     R, H = p["radius"], p["height"]
-    solid, mesh = _revolved(column_outline(R, 0.0, H, p["edge_radius"]))
+    e = p["edge_radius"]
+    solid, mesh = _revolved(column_outline(R, 0.0, H, e), solid=revolved_round_rect(0.0, R, 0.0, H, e))
     tex = _labelled(rng, CAN_LID, H - CAN_LID)
     return Blueprint(solid, mesh, tex, p, (_body_hint(R, 0.0, H),), {"body": solid})
 
@@ -326,7 +333,7 @@ def build_cup(rng: np.random.Generator) -> Blueprint:
     p = _draw(rng, CUP)
     h = p["wall"] / 2
     path = cup_path(p["radius"], p["radius"] * p["taper"], p["height"], h, p["corner"])
-    solid, mesh = _revolved(shell_outline(path, h))
+    solid, mesh = _revolved(shell_outline(path, h), solid=revolved_stroke(path, h))
     hint = _body_hint(0.5 * (1 + p["taper"]) * p["radius"] + h, 0.0, p["height"])
     return Blueprint(solid, mesh, textures.random_texture(rng), p, (hint,), {"body": solid})
 
@@ -408,7 +415,7 @@ def build_bowl(rng: np.random.Generator) -> Blueprint:
     R, D, h = p["radius"], p["depth"] * p["radius"], p["wall"] / 2
     s = np.linspace(0.0, 1.0, BOWL_POINTS)
     path = np.stack([R * s, h + D * s ** p["flatness"]], axis=1)
-    solid, mesh = _revolved(shell_outline(path, h))
+    solid, mesh = _revolved(shell_outline(path, h), solid=revolved_stroke(path, h))
     hints = (_body_hint(R + h, 0.0, D + 2 * h), GraspHint("rim", np.array([R, 0.0, D + h]), Y, h, R))
     return Blueprint(solid, mesh, textures.random_texture(rng), p, hints, {"body": solid})
 
@@ -541,7 +548,7 @@ HAMMER: dict[str, Range] = {
     "handle_thickness": (1.6 * CM, 2.4 * CM),
     "head_length": (8 * CM, 12 * CM),
     "head_radius": (1.1 * CM, 1.6 * CM),
-    "peen": (0.5, 0.8),  # peen radius / face radius
+    "peen": (0.5, 0.8),  # ball-peen radius / face radius
 }
 HAMMER_HANDLE_ROUNDING = 0.45  # edge radius / handle thickness
 HAMMER_TAPER_START = 0.1  # where the head starts tapering to the peen, / head length from its middle
@@ -550,12 +557,13 @@ CELLS_PER_SOLID_PART = 6.0  # marching-cubes cells across the thickness of a sol
 HAMMER_MAX_PITCH = HAMMER_EDGE  # …and no coarser than the head's edge rounding
 
 
-def hammer_head_outline(length: float, radius: float, peen: float) -> np.ndarray:
-    """Profile about the head's axis: a flat striking face at +length/2, tapering to a peen."""
-    z0, z1, e = -length / 2, length / 2, HAMMER_EDGE
-    face = _arc((radius - e, z1 - e), e, 0.0, np.pi / 2)
-    peen_edge = _arc((peen - e, z0 + e), e, -np.pi / 2, 0.0)
-    return np.concatenate([[[0.0, z0]], peen_edge, [[radius, -HAMMER_TAPER_START * length]], face, [[0.0, z1]]])
+def hammer_head(length: float, radius: float, peen: float) -> Solid:
+    """Head along z: a cylinder with a flat, round-edged striking face at +length/2, tapering
+    (a round cone) to a ball peen of radius ``peen`` at −length/2. Analytic, exact outside."""
+    z_taper = -HAMMER_TAPER_START * length
+    face = revolved_round_rect(0.0, radius, z_taper, length / 2, HAMMER_EDGE)
+    taper = tube(np.array([[0.0, 0.0, -length / 2 + peen], [0.0, 0.0, z_taper]]), np.array([peen, radius]))
+    return union(face, taper)
 
 
 def build_hammer(rng: np.random.Generator) -> Blueprint:
@@ -563,8 +571,7 @@ def build_hammer(rng: np.random.Generator) -> Blueprint:
     p = _draw(rng, HAMMER)
     Lh, Rh, th = p["handle_length"], p["head_radius"], p["handle_thickness"]
     handle = translated(round_box([Lh, p["handle_width"], th], HAMMER_HANDLE_ROUNDING * th), [Lh / 2, 0.0, 0.0])
-    head_axis = revolved_outline(hammer_head_outline(p["head_length"], Rh, p["peen"] * Rh))
-    head = transformed(head_axis, Z_TO_Y, [Lh - 0.5 * Rh, 0.0, 0.0])
+    head = transformed(hammer_head(p["head_length"], Rh, p["peen"] * Rh), Z_TO_Y, [Lh - 0.5 * Rh, 0.0, 0.0])
     solid = union(head, handle)
     pitch = min(min(th, 2 * Rh) / CELLS_PER_SOLID_PART, HAMMER_MAX_PITCH)
     hint = GraspHint("handle", np.array([0.4 * Lh, 0.0, 0.0]), X, 0.25 * (p["handle_width"] + th), 0.6 * Lh)
@@ -610,7 +617,7 @@ RING_SECTION = (MIN_WALL, 0.45)  # half-width: at least MIN_WALL, at most this s
 RING_FLAT_PROBABILITY = 0.4  # rectangular section (tape roll, washer) instead of round (torus)
 RING_ASPECT = (0.6, 2.5)  # half-height / half-width of a rectangular section
 RING_CORNER = (0.2, 0.6)  # corner radius / smaller half side
-RING_CIRCLE_POINTS = 32
+RING_CIRCLE_POINTS = 48
 
 
 def build_ring(rng: np.random.Generator) -> Blueprint:
@@ -619,13 +626,15 @@ def build_ring(rng: np.random.Generator) -> Blueprint:
     w = rng.uniform(RING_SECTION[0], RING_SECTION[1] * R)
     p = {"radius": R, "half_width": w, "half_height": w}
     if rng.random() < RING_FLAT_PROBABILITY:
-        p["half_height"] = w * rng.uniform(*RING_ASPECT)
-        corner = min(w, p["half_height"]) * rng.uniform(*RING_CORNER)
-        outline = rounded_rect(R - w, R + w, -p["half_height"], p["half_height"], corner)
+        hh = p["half_height"] = w * rng.uniform(*RING_ASPECT)
+        corner = min(w, hh) * rng.uniform(*RING_CORNER)
+        outline = rounded_rect(R - w, R + w, -hh, hh, corner)
+        exact = revolved_round_rect(R - w, R + w, -hh, hh, corner)
     else:
         a = np.linspace(0.0, 2 * np.pi, RING_CIRCLE_POINTS, endpoint=False)
         outline = np.stack([R + w * np.cos(a), w * np.sin(a)], axis=1)
-    solid, mesh = _revolved(outline)
+        exact = torus(R, w)
+    solid, mesh = _revolved(outline, solid=exact)
     rim = GraspHint("rim", np.array([R, 0.0, 0.0]), Y, w, R)
     hints = (rim, GraspHint("body", np.zeros(3), Z, R + w, 2 * p["half_height"]))
     return Blueprint(solid, mesh, textures.random_texture(rng), p, hints, {"body": solid})

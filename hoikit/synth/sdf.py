@@ -71,6 +71,11 @@ def _polyline_block(q: torch.Tensor, verts: np.ndarray) -> torch.Tensor:
     return _segment_distances(q, v[:-1], v[1:]).amin(dim=-1)
 
 
+def sd_circle2d(q: torch.Tensor, center: Sequence[float], radius: float) -> torch.Tensor:
+    """Exact distance to a disc. q: (N, 2) → (N,)."""
+    return torch.linalg.vector_norm(q - _as(center, q), dim=-1) - radius
+
+
 def dist_polyline(q: torch.Tensor, verts: np.ndarray) -> torch.Tensor:
     """Unsigned distance to an open polyline, in 2D or 3D. q: (N, D), verts: (K, D) → (N,)."""
     return _rowwise(functools.partial(_polyline_block, verts=verts), q)
@@ -284,9 +289,28 @@ def revolved_outline(outline: np.ndarray) -> Solid:
     o = np.asarray(outline, dtype=np.float64)
     on_axis = np.isclose(o[0, 0], 0.0) and np.isclose(o[-1, 0], 0.0)
     poly = _mirror_about_axis(o) if on_axis else o
-    rho, (z0, z1) = np.abs(o[:, 0]).max(), (o[:, 1].min(), o[:, 1].max())
     profile = functools.partial(sd_polygon2d, verts=poly)
+    return _revolved_profile(profile, np.abs(o[:, 0]).max(), o[:, 1].min(), o[:, 1].max())
+
+
+def _revolved_profile(profile: Profile, rho: float, z0: float, z1: float) -> Solid:
     return _solid(revolve_eval, [-rho, -rho, z0], [rho, rho, z1], "exact", profile=profile)
+
+
+def revolved_round_rect(rho0: float, rho1: float, z0: float, z1: float, corner: float) -> Solid:
+    """The rectangle [ρ0, ρ1] × [z0, z1] of the (ρ, z) half-plane, corners rounded by
+    ``corner``, revolved about z: a rounded cylinder when ρ0 = 0 (the rectangle is then taken
+    symmetric about the axis), a ring otherwise. Exact."""
+    lo = np.array([-rho1 if rho0 == 0.0 else rho0, z0])
+    hi = np.array([rho1, z1])
+    profile = functools.partial(sd_round_rect2d, center=0.5 * (lo + hi), half=0.5 * (hi - lo), radius=corner)
+    return _revolved_profile(profile, rho1, z0, z1)
+
+
+def torus(major: float, minor: float) -> Solid:
+    """Torus about z through the xy-plane: tube radius ``minor`` at distance ``major``. Exact."""
+    profile = functools.partial(sd_circle2d, center=(major, 0.0), radius=minor)
+    return _revolved_profile(profile, major + minor, -minor, minor)
 
 
 def revolved_stroke(path: np.ndarray, half_thickness: float) -> Solid:
@@ -296,8 +320,7 @@ def revolved_stroke(path: np.ndarray, half_thickness: float) -> Solid:
     pth = np.asarray(path, dtype=np.float64)
     rho = pth[:, 0].max() + half_thickness
     z0, z1 = pth[:, 1].min() - half_thickness, pth[:, 1].max() + half_thickness
-    profile = functools.partial(_stroke2d, verts=pth, half_thickness=half_thickness)
-    return _solid(revolve_eval, [-rho, -rho, z0], [rho, rho, z1], "exact", profile=profile)
+    return _revolved_profile(functools.partial(_stroke2d, verts=pth, half_thickness=half_thickness), rho, z0, z1)
 
 
 def _extruded(profile: Profile, lo2: np.ndarray, hi2: np.ndarray, half_height: float) -> Solid:
