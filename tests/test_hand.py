@@ -14,6 +14,7 @@ from hoikit.geometry.rotations import random_rotations
 from hoikit.hand import load_hand_model
 from hoikit.hand.fitting import fit_joints
 from hoikit.hand.model import HandModel
+from hoikit.hand.protocol import HandModelLike
 from hoikit.hand.skeleton import (
     DOF_NAMES,
     HAND_LENGTH_RANGE_M,
@@ -221,7 +222,8 @@ def test_float32_matches_float64(model):
 
 def test_load_hand_model_defaults_to_hoikit(monkeypatch):
     monkeypatch.delenv("HOIKIT_MANO", raising=False)
-    assert isinstance(load_hand_model(), HandModel)
+    model = load_hand_model()
+    assert isinstance(model, HandModel) and isinstance(model, HandModelLike)
 
 
 # ------------------------------------------------------------------------------ fitting

@@ -30,6 +30,7 @@ from hoikit.hand.mano import (
     load_mano,
     resolve_mano_path,
 )
+from hoikit.hand.protocol import HandModelLike
 from hoikit.hand.skeleton import rest_joints
 from hoikit.types import FINGERTIPS, HAND_PARENTS, MM, Sim3
 
@@ -150,7 +151,8 @@ def test_env_variable_selects_mano(fake_mano_file, monkeypatch):
     path, _ = fake_mano_file
     monkeypatch.setenv(MANO_ENV, str(path.parent))
     assert resolve_mano_path() == path
-    assert isinstance(load_hand_model(), ManoModel)
+    model = load_hand_model()
+    assert isinstance(model, ManoModel) and isinstance(model, HandModelLike)
 
 
 @pytest.fixture
