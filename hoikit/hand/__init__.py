@@ -14,10 +14,9 @@ Names are imported on first use.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from hoikit._lazy import lazy_exports
 
-_EXPORTS = {
+__getattr__, __all__ = lazy_exports(__name__, {
     "model": ["HandModel"],
     "mano": ["ManoModel", "ManoData", "load_mano", "resolve_mano_path", "MANO_ENV", "MANO_TO_OPENPOSE", "MANO_FINGERTIP_VERTICES"],
     "fitting": ["FitConfig", "fit_joints"],
@@ -27,26 +26,4 @@ _EXPORTS = {
         "pose_from_dict", "pose_limits", "relaxed_pose", "rest_joints", "squash_to_limits",
         "unsquash_from_limits", "limit_violation",
     ],
-}  # fmt: skip
-_WHERE = {name: mod for mod, names in _EXPORTS.items() for name in names}
-__all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module 'hoikit.hand' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"hoikit.hand.{_WHERE[name]}"), name)
-
-
-def load_hand_model(mano: str | None = None, dtype=None):
-    """The pipelines' single switch: MANO when a path is given (``--mano PATH``) or ``$HOIKIT_MANO`` is
-    set, else hoikit's model."""
-    import os
-
-    import torch
-
-    dtype = dtype or torch.float32
-    mano_module = importlib.import_module("hoikit.hand.mano")
-    if mano or os.environ.get(mano_module.MANO_ENV):
-        return mano_module.ManoModel(mano, dtype=dtype)
-    return importlib.import_module("hoikit.hand.model").HandModel(dtype=dtype)
+})  # fmt: skip
