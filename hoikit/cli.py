@@ -153,10 +153,37 @@ class BenchCommand:
     def run(self) -> int:
         return self.what.run()
 
+@dataclass
+class TrainPriorCommand:
+    """Train hoikit-small (the shape prior) from scratch; reproduces the shipped weights."""
+
+    seed: int = 0
+    work_dir: Path = Path("prior-work")
+    """Shards, checkpoints and logs (reused when a run is resumed)."""
+    out: Optional[Path] = None
+    """Weights file (default: the package's own hoikit/shape/small/weights/hoikit_small.safetensors)."""
+    quick: bool = False
+    """A tiny run (minutes) to check the pipeline end to end; not for use."""
+
+    def run(self) -> int:
+        from dataclasses import replace
+
+        from hoikit.shape.small.generator import default_weights_path
+        from hoikit.shape.small.train import TrainConfig, train_prior
+
+        cfg = TrainConfig(seed=self.seed)
+        if self.quick:
+            cfg = replace(cfg, shards=2, objects_per_shard=8, ae_steps=50, flow_steps=50)
+        path = train_prior(cfg, self.work_dir, self.out or default_weights_path())
+        print(f"wrote {path}")
+        return 0
+
+
 COMMANDS = {
     "metrics": MetricsCommand,
     "demo": DemoCommand,
     "bench": BenchCommand,
+    "train-prior": TrainPriorCommand,
 }
 
 

@@ -36,7 +36,7 @@ class PriorDataConfig:
 
     image_size: int = 224  # the full render
     crop_size: int = 128  # object crop kept on disk (the network resizes it)
-    enc_points: int = 2048
+    enc_points: int = 1024  # stored; training draws SmallConfig.enc_points of them per step
     near_points: int = 1536  # SDF samples around the surface
     uniform_points: int = 512  # SDF samples anywhere in the cube
     near_sigmas: tuple[float, ...] = (0.01, 0.04)  # canonical units

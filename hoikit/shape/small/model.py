@@ -25,16 +25,16 @@ class SmallConfig:
     """Architecture sizes (stored with the weights)."""
 
     latent_dim: int = 256
-    enc_points: int = 2048  # surface points (with normals) the shape encoder sees
+    enc_points: int = 512  # surface points (with normals) the shape encoder sees
     enc_widths: tuple[int, ...] = (64, 128, 256)
     plane_res: int = 32  # the decoder's three axis-aligned feature planes are plane_res²
     plane_channels: int = 16
     dec_channels: tuple[int, ...] = (96, 64, 32)  # 2D decoder widths at 4², 8², 16² (then 32²)
     head_hidden: int = 32
     image_res: int = 64
-    img_channels: tuple[int, ...] = (32, 64, 128, 192)
+    img_channels: tuple[int, ...] = (24, 48, 96, 128)
     cond_dim: int = 256
-    flow_width: int = 512
+    flow_width: int = 384
     flow_blocks: int = 5
 
     def to_dict(self) -> dict:
@@ -140,9 +140,10 @@ class ImageEncoder(nn.Module):
     def __init__(self, cfg: SmallConfig):
         super().__init__()
         layers, c_in = [], 4
-        for c in cfg.img_channels:  # 64 → 32 → 16 → 8 → 4
-            layers += [nn.Conv2d(c_in, c, 3, stride=2, padding=1), _norm(c), nn.SiLU(),
-                       nn.Conv2d(c, c, 3, padding=1), _norm(c), nn.SiLU()]  # fmt: skip
+        for i, c in enumerate(cfg.img_channels):  # 64 → 32 → 16 → 8 → 4
+            layers += [nn.Conv2d(c_in, c, 3, stride=2, padding=1), _norm(c), nn.SiLU()]
+            if i >= len(cfg.img_channels) - 2:  # extra depth where maps are small (cheap)
+                layers += [nn.Conv2d(c, c, 3, padding=1), _norm(c), nn.SiLU()]
             c_in = c
         self.conv = nn.Sequential(*layers)
         side = cfg.image_res // 2 ** len(cfg.img_channels)

@@ -41,13 +41,13 @@ class TrainConfig:
     objects_per_shard: int = 110
     views_per_shard_object: int = 2
     workers: int = 2
-    ae_steps: int = 6000
+    ae_steps: int = 4000
     ae_batch: int = 32
     ae_lr: float = 1e-3
     sdf_trunc: float = 0.1  # canonical units: targets and predictions are clamped to ±trunc
     kl_weight: float = 1e-4
-    flow_steps: int = 30000
-    flow_batch: int = 128
+    flow_steps: int = 12000
+    flow_batch: int = 64
     flow_lr: float = 4e-4
     cfg_dropout: float = 0.1
     ema_decay: float = 0.999
@@ -95,7 +95,7 @@ def ae_loss(net: HoikitSmallNet, enc: torch.Tensor, query: torch.Tensor, sdf: to
     tr = cfg.sdf_trunc
     rec = (pred.clamp(-tr, tr) - sdf.clamp(-tr, tr)).abs().mean()
     kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).mean()
-    return rec + cfg.kl_weight * kl, {"rec": float(rec), "kl": float(kl)}
+    return rec + cfg.kl_weight * kl, {"rec": float(rec.detach()), "kl": float(kl.detach())}
 
 
 def _cosine_lr(opt: torch.optim.Optimizer, base: float, step: int, total: int, warmup: int = 200) -> None:
@@ -111,7 +111,8 @@ def train_ae(net: HoikitSmallNet, data: dict, cfg: TrainConfig, gen: torch.Gener
     t0 = time.time()
     for step in range(cfg.ae_steps):
         idx = torch.randint(0, n, (cfg.ae_batch,), generator=gen).numpy()
-        enc = torch.from_numpy(data["enc"][idx].astype(np.float32))
+        sub = torch.randperm(data["enc"].shape[1], generator=gen)[: cfg.model.enc_points].numpy()
+        enc = torch.from_numpy(data["enc"][idx][:, sub].astype(np.float32))
         q = torch.from_numpy(data["query"][idx].astype(np.float32))
         s = torch.from_numpy(data["sdf"][idx].astype(np.float32))
         _cosine_lr(opt, cfg.ae_lr, step, cfg.ae_steps)
@@ -155,7 +156,6 @@ def augment_crops(crops: np.ndarray, res: int, gen: torch.Generator) -> torch.Te
     theta = torch.stack([torch.stack([sc * torch.cos(ang), -sc * torch.sin(ang), sh[:, 0]], 1),
                          torch.stack([sc * torch.sin(ang), sc * torch.cos(ang), sh[:, 1]], 1)], 1)  # fmt: skip
     grid = F.affine_grid(theta, (B, 4, res, res), align_corners=False)
-    x = F.interpolate(x, size=(2 * res, 2 * res), mode="area")
     bg = torch.tensor([1.0, 1.0, 1.0, 0.0]).view(1, 4, 1, 1)
     x = F.grid_sample(x - bg, grid, mode="bilinear", padding_mode="zeros", align_corners=False) + bg
     blur = u(B) < 0.2
