@@ -39,6 +39,15 @@ def _emit(result: dict, as_json: bool, title: str) -> None:
         _print_table(title, result)
 
 
+def _bench_done(result: dict, out: Path, as_json: bool, title: str) -> int:
+    """Benchmarks always write their JSON, then print it (or a table)."""
+    from hoikit.io.results import write_json_atomic
+
+    write_json_atomic(out, result)
+    _emit(result, as_json, title)
+    return 0
+
+
 @dataclass
 class MetricsCommand:
     """Score a predicted object mesh against ground truth (definitions: docs/metrics.md)."""
@@ -110,12 +119,8 @@ class BenchMetricsCommand:
 
     def run(self) -> int:
         from hoikit.bench.metrics import bench_metrics
-        from hoikit.io.results import write_json_atomic
 
-        result = bench_metrics(self.repeats)
-        write_json_atomic(self.out, result)
-        _emit(result, self.json, "hoikit bench metrics (seconds)")
-        return 0
+        return _bench_done(bench_metrics(self.repeats), self.out, self.json, "hoikit bench metrics (seconds)")
 
 
 @dataclass
@@ -133,12 +138,29 @@ class BenchRenderCommand:
 
     def run(self) -> int:
         from hoikit.bench.render import bench_render
-        from hoikit.io.results import write_json_atomic
 
-        result = bench_render(self.repeats, self.threads)
-        write_json_atomic(self.out, result)
-        _emit(result, self.json, "hoikit bench render (seconds)")
-        return 0
+        return _bench_done(bench_render(self.repeats, self.threads), self.out, self.json, "hoikit bench render (seconds)")
+
+
+@dataclass
+class BenchPriorCommand:
+    """Score hoikit-small's unguided shapes (held-out procedural objects, YCB) against two baselines."""
+
+    n: int = 100
+    """Held-out procedural views (every YCB model is added once when the data is present)."""
+    seed: int = 0
+    steps: int = 20
+    guidance_scale: float = 3.0
+    weights: Optional[Path] = None
+    """hoikit-small weights (default: the shipped ones)."""
+    json: bool = False
+    out: Path = Path("bench-results/prior.json")
+
+    def run(self) -> int:
+        from hoikit.bench.prior import bench_prior
+
+        result = bench_prior(self.n, self.seed, self.steps, self.guidance_scale, str(self.weights) if self.weights else None)
+        return _bench_done(result, self.out, self.json, "hoikit bench prior")
 
 
 @dataclass
@@ -148,10 +170,12 @@ class BenchCommand:
     what: Union[
         Annotated[BenchMetricsCommand, tyro.conf.subcommand("metrics")],
         Annotated[BenchRenderCommand, tyro.conf.subcommand("render")],
+        Annotated[BenchPriorCommand, tyro.conf.subcommand("prior")],
     ]
 
     def run(self) -> int:
         return self.what.run()
+
 
 @dataclass
 class TrainPriorCommand:
