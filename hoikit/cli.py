@@ -273,6 +273,10 @@ class TrainPriorCommand:
     """Weights file (default: the package's own hoikit/shape/small/weights/hoikit_small.safetensors)."""
     quick: bool = False
     """A tiny run (minutes) to check the pipeline end to end; not for use."""
+    ae_steps: Optional[int] = None
+    """Autoencoder steps (default: TrainConfig's)."""
+    flow_steps: Optional[int] = None
+    """Flow steps (default: TrainConfig's)."""
 
     def run(self) -> int:
         from dataclasses import replace
@@ -281,6 +285,8 @@ class TrainPriorCommand:
         from hoikit.shape.small.train import TrainConfig, train_prior
 
         cfg = TrainConfig(seed=self.seed)
+        steps = {k: v for k, v in (("ae_steps", self.ae_steps), ("flow_steps", self.flow_steps)) if v is not None}
+        cfg = replace(cfg, **steps)
         if self.quick:
             cfg = replace(cfg, shards=2, objects_per_shard=8, ae_steps=50, flow_steps=50)
         path = train_prior(cfg, self.work_dir, self.out or default_weights_path())
