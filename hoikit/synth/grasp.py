@@ -380,9 +380,11 @@ class HandOnObject:
     def sdf(self, points: torch.Tensor) -> torch.Tensor:
         return self.obj.sdf(points)
 
-    def digit_clearance(self, poses: torch.Tensor, transform: Sim3) -> torch.Tensor:
-        """(B, 5, 3) clearance (metres) of every link (digit, link) for poses (B, 21)."""
-        return self.balls.digits(poses).moved(transform).clearance(self.sdf).reshape(-1, len(FINGERS), 3)
+    def digit_clearance(self, poses: torch.Tensor, transform: Sim3, links: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, 5, 3) clearance (metres) of every link (digit, link) for poses (B, 21); only the
+        links marked in ``links`` (5, 3) bool are evaluated (+inf for the others)."""
+        mask = None if links is None else links.reshape(-1)
+        return self.balls.digits(poses).moved(transform).clearance(self.sdf, mask).reshape(-1, len(FINGERS), 3)
 
     def palm_clearance(self, transform: Sim3) -> float:
         return float(self.balls.palm.moved(transform).clearance(self.sdf).min())
@@ -425,8 +427,10 @@ def _touch(clear: torch.Tensor, first_link: torch.Tensor) -> tuple[torch.Tensor,
 def _first_hit(ctx: HandOnObject, start: torch.Tensor, closed: torch.Tensor, moving: torch.Tensor,
                c: torch.Tensor, stage: torch.Tensor, transform: Sim3) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """On a grid of closure fractions c (B, 5) (increasing down the rows), per digit: whether it
-    touches anywhere, the first touching row (B − 1 if none) and the link that touches there."""
-    hit, link = _touch(ctx.digit_clearance(_closure_poses(start, closed, c, moving), transform), stage)
+    touches anywhere, the first touching row (B − 1 if none) and the link that touches there.
+    Only the links that move (at or beyond ``stage``; stage 3 = done) are tested."""
+    links = torch.arange(3)[None] >= stage[:, None]
+    hit, link = _touch(ctx.digit_clearance(_closure_poses(start, closed, c, moving), transform, links), stage)
     k = torch.where(hit.any(0), hit.int().argmax(0), torch.full_like(stage, len(c) - 1))
     return hit.any(0), k, link.gather(0, k[None])[0]
 

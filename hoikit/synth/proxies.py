@@ -40,12 +40,18 @@ class Balls:
     centres: torch.Tensor
     radii: torch.Tensor
 
-    def clearance(self, sdf: SDF) -> torch.Tensor:
-        """(B, L) per link: the smallest sdf(centre) − radius over its balls (metres; < 0 overlaps)."""
+    def clearance(self, sdf: SDF, links: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, L) per link: the smallest sdf(centre) − radius over its balls (metres; < 0 overlaps).
+        ``links`` (L,) bool: evaluate only those links (the SDF is the cost), +inf for the others."""
         B, L, M, _ = self.centres.shape
+        out = torch.full((B, L), torch.inf, dtype=self.radii.dtype)
+        keep = torch.ones(L, dtype=torch.bool) if links is None else links
+        if not bool(keep.any()):
+            return out
         with torch.no_grad():
-            d = sdf(self.centres.reshape(-1, 3)).reshape(B, L, M).to(self.radii.dtype)
-        return (d - self.radii).amin(-1)
+            d = sdf(self.centres[:, keep].reshape(-1, 3)).reshape(B, -1, M).to(self.radii.dtype)
+        out[:, keep] = (d - self.radii[:, keep]).amin(-1)
+        return out
 
     def moved(self, transform: Sim3) -> "Balls":
         """The balls carried by a rigid or similarity transform (numpy Sim3)."""

@@ -3,7 +3,8 @@ docs/synth-format.md; :mod:`hoikit.eval.datasets` reads it back.
 
 Sample ``i`` of a run with seed ``S`` is made from its own generator (:func:`hoikit.synth.scene.sample_rng`),
 so a sample can be made again alone, workers do not change the output, and the same seed gives
-byte-identical files (PNG, NPY, PLY and JSON writers here embed no time or path). Each sample
+byte-identical files (the PNG writer, :mod:`hoikit.io.png`, and the NPY, PLY and JSON ones embed
+no time or path). Each sample
 folder is written to a temporary folder and renamed when complete; ``index.json`` is written last.
 """
 
@@ -18,11 +19,11 @@ from typing import Callable, Iterator
 
 import numpy as np
 
+from hoikit.io.png import write_png
 from hoikit.types import Camera
 
 FORMAT = "hoikit-synth"
 FORMAT_VERSION = 1
-PNG_COMPRESSION = 1  # zlib level: level 6 costs 3–4× the time for ~10 % smaller noisy renders
 DEFAULT_IMAGE_SIZE = (512, 512)
 DEFAULT_VIDEO_SIZE = (640, 480)
 OBJECT_CHOICES = ("procedural", "ycb", "all")
@@ -50,7 +51,7 @@ class SynthSettings:
     frames: int = 24
     objects: str = "all"
     size: tuple[int, int] | None = None
-    normals: bool = True
+    normals: bool = False
 
     @property
     def image_size(self) -> tuple[int, int]:
@@ -83,13 +84,6 @@ def sample_id(index: int) -> str:
 
 
 # ------------------------------------------------------------------------------ file writers
-def write_png(path: Path, image: np.ndarray) -> None:
-    """uint8 (H, W) grey or (H, W, 3) RGB, deterministic (PIL writes no time chunk)."""
-    from PIL import Image
-
-    Image.fromarray(np.ascontiguousarray(image)).save(path, format="PNG", compress_level=PNG_COMPRESSION)
-
-
 def mask_png(mask: np.ndarray) -> np.ndarray:
     return np.where(mask, 255, 0).astype(np.uint8)
 
@@ -224,20 +218,28 @@ def make_sample(settings: SynthSettings, index: int):
     return make_image_sample(settings.seed, index, _model(), config)
 
 
-def write_sample(out: Path, settings: SynthSettings, index: int) -> dict:
-    """Make and write sample ``index`` under ``out`` (atomically); returns a short record
-    (id, family, or the error that stopped it)."""
+def save_sample(out: Path, settings: SynthSettings, index: int, sample) -> Path:
+    """Write a made sample's folder under ``out`` atomically; returns the folder."""
     from hoikit.io.results import atomic_dir, write_json_atomic
+
+    target = out / sample_id(index)
+    with atomic_dir(target) as folder:
+        write = write_video_sample if settings.video else write_image_sample
+        write_json_atomic(folder / META, write(folder, sample, settings, index))
+        _readable(folder, folder / META)
+    return target
+
+
+def write_sample(out: Path, settings: SynthSettings, index: int) -> dict:
+    """Make and write sample ``index`` under ``out``; returns a short record (id, family, or the
+    error that stopped it)."""
     from hoikit.synth.grasp import GraspFailure
 
     try:
         sample = make_sample(settings, index)
     except GraspFailure as e:
         return {"index": index, "error": str(e)}
-    with atomic_dir(out / sample_id(index)) as folder:
-        write = write_video_sample if settings.video else write_image_sample
-        write_json_atomic(folder / META, write(folder, sample, settings, index))
-        _readable(folder, folder / META)
+    save_sample(out, settings, index, sample)
     return {"index": index, "id": sample_id(index), "family": sample.obj.family, "accepted": bool(sample.grasp.accepted)}
 
 
