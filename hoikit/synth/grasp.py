@@ -55,6 +55,7 @@ from hoikit.hand.skeleton import (
 )
 from hoikit.synth.base import GraspHint, SynthObject
 from hoikit.synth.proxies import Balls, HandBalls, capsule_balls
+from hoikit.synth.threads import single_threaded
 from hoikit.types import CM, FINGERS, FINGERTIPS, M_TO_CM, MM, Sim3
 
 GraspKind = Literal["power", "precision", "palm"]
@@ -572,6 +573,7 @@ def _kind_and_hint(obj: SynthObject, rng: np.random.Generator, forced: str | Non
     return forced, (obj.grasp_hints[0] if forced == "power" else None)
 
 
+@single_threaded
 def make_grasp(
     obj: SynthObject,
     model: HandModel,

@@ -44,6 +44,7 @@ from hoikit.synth.base import SynthObject
 from hoikit.synth.grasp import Grasp, GraspConfig, GraspFailure, make_grasp
 from hoikit.synth.objects import FAMILIES, sample_object
 from hoikit.synth.poses import apply_pose, as_float32, pose_matrix
+from hoikit.synth.threads import single_threaded
 from hoikit.types import Camera, Sim3
 
 # ------------------------------------------------------------------------------ camera and pose
@@ -456,6 +457,7 @@ def _setup(seed: int, index: int, model: HandModel, config: SceneConfig) -> _Set
     return _Setup(rng, obj, posed, tries, camera, pose, appearance, background.image)
 
 
+@single_threaded
 def make_image_sample(seed: int, index: int, model: HandModel, config: SceneConfig = SceneConfig()) -> SceneSample:
     """Sample ``index`` of the run ``seed``: one rendered image (module docstring)."""
     setup = _setup(seed, index, model, config)
@@ -490,6 +492,7 @@ def video_trajectory(rng: np.random.Generator, start: np.ndarray, frames: int, v
     return poses
 
 
+@single_threaded
 def make_video_sample(
     seed: int, index: int, model: HandModel, config: SceneConfig = SceneConfig(640, 480), video: VideoConfig = VideoConfig()
 ) -> SceneSample:
