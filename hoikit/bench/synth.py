@@ -4,8 +4,8 @@ their grasps are.
 Speed: ``samples_per_s`` is single-process throughput of the real writer (make the sample, write
 its folder) at the given size, after one warm-up sample (hand model, numba kernels, YCB loads),
 over ``n`` samples: n / their total wall time. Stage medians split it into making and writing.
-The 1-minute load average is recorded before and after: on a small shared machine other work
-changes the figure.
+The 1-minute load average is recorded before and after, and the process's CPU seconds per sample:
+on a small shared machine other work takes cores away, and wall time grows while CPU time does not.
 
 Quality (on the written files, as an independent checker would see them, not timed): the
 intersection volume of hand.ply and object.ply with the metric's exact winding numbers
@@ -64,16 +64,18 @@ def bench_synth(n: int = 10, seed: int = 12345, size: tuple[int, int] = (512, 51
     settings.check()
     load_before = os.getloadavg()[0]
     make_s, write_s, rows = [], [], []
+    cpu_s = 0.0
     with tempfile.TemporaryDirectory(prefix="hoikit-bench-synth-") as tmp:
         out = Path(tmp)
         for index in range(n + 1):
-            t0 = time.perf_counter()
+            c0, t0 = time.process_time(), time.perf_counter()
             sample = make_sample(settings, index)
             t1 = time.perf_counter()
             folder = save_sample(out, settings, index, sample)
             t2 = time.perf_counter()
             if index == 0:
                 continue  # warm-up
+            cpu_s += time.process_time() - c0
             make_s.append(t1 - t0)
             write_s.append(t2 - t1)
             if quality:
@@ -81,6 +83,7 @@ def bench_synth(n: int = 10, seed: int = 12345, size: tuple[int, int] = (512, 51
     total = float(np.sum(make_s) + np.sum(write_s))
     result: dict[str, Any] = {
         "samples_per_s": n / total,
+        "cpu_s_per_sample": cpu_s / n,
         "n": n,
         "size": list(size),
         "objects": objects,

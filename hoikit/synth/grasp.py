@@ -12,16 +12,17 @@ One candidate is made in four steps (all in the object's canonical frame, metres
    the fingers run across it, on the side where the object is thinnest across the fingers (so
    fingers and thumb reach round it) and facing away from the object's centre (a mug's handle
    from outside). Palm: from a random direction onto the object's support point there. Precision:
-   the object's centre at the pinch point of the open hand.
+   the object's centre at the pinch point of the closed tripod (where the thumb tip meets the index
+   and middle fingertips), approached from the palm side and stopped early if anything touches.
 3. **Approach**: the hand in its open preshape starts backed off and is sphere-traced along the
    approach (each step the smallest clearance of its balls, :mod:`hoikit.synth.proxies`) until
    some part is :data:`CONTACT_GAP_M` from the object — it can never pass into it on the way.
 4. **Closure** (:func:`close_digits`): each digit's joint angles move from the preshape towards a
    closed pose (a per-digit closure parameter in [0, 1]); the first touching parameter is found on
-   a grid and refined by bisection, all digits at once. The link that touched stops with the
+   a coarse grid and placed by a fine one inside that step, all digits at once. The link that touched stops with the
    joints before it; the joints after it go on closing (the finger wraps), at most three rounds.
 
-Then the checks (:func:`check`): no ball deeper than :data:`BALL_TOLERANCE_M`, at least
+Then the checks: no ball deeper than :data:`BALL_TOLERANCE_M`, at least
 ``min_tips`` fingertips within ``tip_distance_m`` of the surface, the thumb or the palm touching,
 and on the final mesh, the hand vertices no deeper than ``max_depth_m`` in the object and the
 intersection volume — estimated with both SDFs on the 5 mm grid the IV metric uses — under
@@ -48,6 +49,7 @@ from hoikit.hand.skeleton import (
     DOF_NAMES,
     DOFS,
     FINGER_LENGTH_RANGE,
+    HAND_BREADTH_RATIO,
     HAND_LENGTH_RANGE_M,
     PALM_WIDTH_RANGE,
     pose_from_dict,
@@ -90,13 +92,12 @@ MAX_TILT_DEG = 20.0  # power: fingers run this far off perpendicular to the axis
 GRIP_Y_HL = 0.33
 GRIP_X_HB = -0.07
 PALM_CENTRE_Y_HL = 0.25  # … and a palm grasp's centre
-HAND_BREADTH_OVER_LENGTH = 0.45
 
 
 @dataclass(frozen=True)
 class Preshape:
     """Joint angles of a grasp kind: the open hand and the closed one it closes towards (degrees by
-    DoF name, others from :data:`BASE_DEG`), and a per-DoF uniform jitter."""
+    DoF name; DoFs not named are 0, the flat hand's), and a per-DoF uniform jitter of the open one."""
 
     open_deg: dict[str, float]
     closed_deg: dict[str, float]
@@ -184,10 +185,6 @@ class Grasp:
     candidates: int = 1
     rejections: tuple[str, ...] = ()
     accepted: bool = True
-
-    @property
-    def tips_near(self) -> int:
-        return int((np.abs(self.tip_distances_m) <= GraspConfig.tip_distance_m).sum())
 
     def to_dict(self) -> dict:
         return {
@@ -298,9 +295,10 @@ def _part_vertices(vertices: np.ndarray, hint: GraspHint, centre: np.ndarray, ha
     return vertices[keep] if keep.sum() >= 4 else vertices[np.abs(along) <= half_length]
 
 
-def _power_direction(part: np.ndarray, axis: np.ndarray, centre: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float]:
-    """Approach direction d ⟂ axis (the palm lies on the +d side) and the part's span across the
-    fingers (along axis × d), drawn preferring thin spans and sides facing away from the centre."""
+def _power_direction(part: np.ndarray, axis: np.ndarray, centre: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """An approach direction d ⟂ axis (the palm lies on the +d side), drawn preferring directions
+    across which the part is thin (its span along axis × d, what fingers and thumb reach round)
+    and sides facing away from the object's centre."""
     e1 = _perpendicular(axis, rng)
     e2 = np.cross(axis, e1)
     angles = 2 * np.pi * np.arange(APPROACH_DIRECTIONS) / APPROACH_DIRECTIONS
@@ -310,23 +308,22 @@ def _power_direction(part: np.ndarray, axis: np.ndarray, centre: np.ndarray, rng
     outward = dirs @ (part.mean(0) - centre)
     score = -np.maximum(spans - POWER_MAX_SPAN_M / 2, 0) / SPAN_SOFTNESS_M + outward / OUTWARD_SOFTNESS_M
     p = np.exp(score - score.max())
-    k = rng.choice(len(dirs), p=p / p.sum())
-    return dirs[k], float(spans[k])
+    return dirs[rng.choice(len(dirs), p=p / p.sum())]
 
 
 def _power_placement(obj: SynthObject, hint: GraspHint, shape: np.ndarray, rng: np.random.Generator) -> Placement:
     hl = float(shape[0])
-    grip_width = HAND_BREADTH_OVER_LENGTH * hl * shape[1]
+    grip_width = HAND_BREADTH_RATIO * hl * shape[1]
     slack = max(0.0, hint.length / 2 - grip_width / 2)
     centre = hint.center + hint.axis * rng.uniform(-slack, slack)
     part = _part_vertices(np.asarray(obj.mesh.vertices), hint, centre, grip_width / 2)
-    d, _ = _power_direction(part, hint.axis, obj.bounds.mean(0), rng)
+    d = _power_direction(part, hint.axis, obj.bounds.mean(0), rng)
     across = np.cross(hint.axis, d) * rng.choice([-1.0, 1.0])
     fingers = _rotate(across, d, rng.uniform(-MAX_TILT_DEG, MAX_TILT_DEG))
     rel = part - centre
     mid_across = 0.5 * (rel @ across).max() + 0.5 * (rel @ across).min()
     target = centre + across * mid_across + d * (rel @ d).max()
-    anchor = np.array([GRIP_X_HB * HAND_BREADTH_OVER_LENGTH * hl, GRIP_Y_HL * hl, PALM_HALF_THICKNESS_HL * hl])
+    anchor = np.array([GRIP_X_HB * HAND_BREADTH_RATIO * hl, GRIP_Y_HL * hl, PALM_HALF_THICKNESS_HL * hl])
     return Placement(hand_frame(fingers, -d), anchor, target, -d, BACKOFF_M, BACKOFF_M + OVERSHOOT_M, True, hint.part)
 
 
@@ -338,7 +335,7 @@ def _palm_placement(obj: SynthObject, shape: np.ndarray, rng: np.random.Generato
     hl = float(shape[0])
     d = _random_direction(rng)
     target = _support_point(np.asarray(obj.mesh.vertices), d)
-    anchor = np.array([GRIP_X_HB * HAND_BREADTH_OVER_LENGTH * hl, PALM_CENTRE_Y_HL * hl, PALM_HALF_THICKNESS_HL * hl])
+    anchor = np.array([GRIP_X_HB * HAND_BREADTH_RATIO * hl, PALM_CENTRE_Y_HL * hl, PALM_HALF_THICKNESS_HL * hl])
     R = hand_frame(_perpendicular(d, rng), -d)
     return Placement(R, anchor, target, -d, BACKOFF_M, BACKOFF_M + OVERSHOOT_M, True, "surface")
 
@@ -550,7 +547,10 @@ def _mesh_checked(ctx: HandOnObject, c: Candidate, hand: HandOutput, config: Gra
     """The grasp record of a candidate whose mesh is made, and why it fails the mesh checks (or None)."""
     vertices = hand.vertices[0].detach()
     depth = max(0.0, -float(object_sdf(ctx.obj, vertices).min()))
-    iv = hand_iv_cm3(hand, capsule_balls(hand.posed_parts()), ctx.obj)
+    # No vertex inside and every ball clear: the shapes can only meet in slivers between vertices
+    # that no ball reaches (under a voxel of the metric's grid), so the grid estimate is skipped.
+    clear = depth == 0.0 and c.min_clearance_m >= 0.0
+    iv = 0.0 if clear else hand_iv_cm3(hand, capsule_balls(hand.posed_parts()), ctx.obj)
     grasp = Grasp(
         kind=c.kind, side=ctx.balls.side, pose=c.pose.double().numpy(), shape=ctx.balls.shape[0].double().numpy(),
         hand_to_object=c.transform, part=c.part, tip_distances_m=c.tip_distances_m, depth_m=depth, iv_cm3=iv,

@@ -17,8 +17,8 @@ from typing import Callable
 import numpy as np
 import torch
 
-from hoikit.hand.parts import NUM_CAPSULES, PALM_HALF_THICKNESS_HL, PosedParts, palm_outline, posed_parts
-from hoikit.hand.protocol import MIRROR_X, batched_transform
+from hoikit.hand.parts import CAPSULE_START, NUM_CAPSULES, PALM_HALF_THICKNESS_HL, PosedParts, capsule_rest, palm_outline
+from hoikit.hand.protocol import MIRROR_X
 from hoikit.hand.skeleton import DofTable, forward_kinematics, rest_joints
 from hoikit.types import Sim3
 
@@ -110,6 +110,10 @@ class HandBalls:
         self.mirror = side == "left"
         self.rest = rest_joints(self.shape)
         self.table = DofTable.build(dtype)
+        a_rest, b_rest, radii = capsule_rest(self.rest, self.shape[:, 0])
+        self.capsule_axis = b_rest - a_rest  # (1, 15, 3) start → end in the rest pose
+        self.ball_t = torch.linspace(0.0, 1.0, BALLS_PER_CAPSULE, dtype=dtype)
+        self.ball_radii = radii[..., :1] + self.ball_t * (radii[..., 1:] - radii[..., :1])  # (1, 15, M)
         palm = palm_ball_centres(self.shape[0])
         palm = palm * np.asarray(MIRROR_X) if self.mirror else palm
         centres = torch.as_tensor(palm, dtype=dtype)[None, None]
@@ -125,13 +129,16 @@ class HandBalls:
         joints = self.canonical_joints(poses)
         return joints * joints.new_tensor(MIRROR_X) if self.mirror else joints
 
-    def parts(self, poses: torch.Tensor) -> PosedParts:
-        """Posed parts for poses (B, 21) radians, in the hand's own frame."""
-        B = poses.shape[0]
-        joints, rotations = forward_kinematics(poses.to(self.shape.dtype), self.rest, self.table)
-        identity = batched_transform(None, B, self.shape.dtype)
-        return posed_parts(self.rest.expand(B, -1, -1), joints, rotations, self.shape.expand(B, -1), identity, self.mirror)
-
     def digits(self, poses: torch.Tensor) -> Balls:
-        """(B, 15, M) balls of the digit links."""
-        return capsule_balls(self.parts(poses))
+        """(B, 15, M) balls of the digit links for poses (B, 21) radians, in the hand's own frame.
+
+        Each capsule moves rigidly with its start joint, as in :func:`hoikit.hand.parts.posed_parts`
+        (its start at the joint, its end turned with the joint's rotation); the rest of that
+        function's work (palm, global transform) is not needed here, many times per grasp."""
+        joints, rotations = forward_kinematics(poses.to(self.shape.dtype), self.rest, self.table)
+        a = joints[:, CAPSULE_START]
+        b = a + (rotations[:, CAPSULE_START] @ self.capsule_axis[..., None])[..., 0]
+        centres = a[:, :, None] + self.ball_t[:, None] * (b - a)[:, :, None]
+        if self.mirror:
+            centres = centres * centres.new_tensor(MIRROR_X)
+        return Balls(centres, self.ball_radii.expand(len(poses), -1, -1))

@@ -16,7 +16,8 @@ again alone:
 4. **appearance**: a skin tone from a light-to-dark palette, a directional light from the
    camera's side, ambient light, a slight colour tint, sensor noise, and a procedural background
    (:mod:`hoikit.synth.backgrounds`).
-5. **render** (:func:`render_frame`) with :mod:`hoikit.render`: shaded RGB with anti-aliased
+5. **render** (:func:`render_frame`, :mod:`hoikit.synth.shading`) with :mod:`hoikit.render`'s
+   z-buffer: shaded RGB with anti-aliased
    outlines; hard part labels at pixel centres give the visible hand and object masks
    (occlusion-aware); metric depth from the z-buffer; unit normals in the camera frame.
 
@@ -32,10 +33,10 @@ maps the object's canonical frame to the camera (a rigid 4×4, scale 1).
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Callable
+
 import numpy as np
-import torch
 
 from hoikit.hand.model import HandModel
 from hoikit.hand.protocol import faces_for_side
@@ -44,13 +45,17 @@ from hoikit.synth.base import SynthObject
 from hoikit.synth.grasp import Grasp, GraspConfig, GraspFailure, make_grasp
 from hoikit.synth.objects import FAMILIES, sample_object
 from hoikit.synth.poses import apply_pose, as_float32, pose_matrix
+from hoikit.synth.shading import coverage, finish_rgb, rasterize_visible, shade
 from hoikit.synth.threads import single_threaded
 from hoikit.types import Camera, Sim3
 
 # ------------------------------------------------------------------------------ camera and pose
 HFOV_DEG = (45.0, 75.0)
-DISTANCE_M = (0.25, 0.7)  # camera centre to the object's canonical origin
-OFF_AXIS_DEG = 12.0  # the object's centre at most this far off the optical axis (keeps z ≥ 0.24 m)
+# the object's canonical origin (bounding-box centre) is at least DISTANCE_M[0] in front of the
+# camera (depth z) and at most DISTANCE_M[1] from it (Euclidean), so either reading of "distance"
+# stays in range
+DISTANCE_M = (0.25, 0.7)
+OFF_AXIS_DEG = 12.0  # the object's centre at most this far off the optical axis
 FIT_MARGIN = 0.04  # hand and object keep this share of the image size from its border …
 FIT_POINTS = 1500  # … tested on this many of their vertices
 FIT_BISECTIONS = 12
@@ -265,12 +270,19 @@ def sample_pose(rng: np.random.Generator, points: np.ndarray, camera: Camera, co
     nowhere, on the optical axis at the far bound."""
     R = random_rotation(rng)
     ray = _off_axis_ray(rng, config.off_axis_deg)
-    nearest = nearest_fitting_distance(points, R, ray, camera, config.distance_m)
+    bounds = (config.distance_m[0] / ray[2], config.distance_m[1])  # depth ≥ near, distance ≤ far
+    nearest = nearest_fitting_distance(points, R, ray, camera, bounds)
     if nearest is None:
         ray, distance = np.array([0.0, 0.0, 1.0]), config.distance_m[1]
     else:
         distance = rng.uniform(nearest, config.distance_m[1])
     return pose_matrix(R, distance * ray)
+
+
+def clamp_distance(t: np.ndarray, bounds: tuple[float, float] = DISTANCE_M) -> np.ndarray:
+    """A centre (3,) moved along its ray so that its depth is ≥ bounds[0] and its distance ≤ bounds[1]."""
+    norm = float(np.linalg.norm(t))
+    return t * np.clip(norm, bounds[0] * norm / t[2], bounds[1]) / norm
 
 
 def sample_appearance(rng: np.random.Generator) -> Appearance:
@@ -288,72 +300,6 @@ def sample_appearance(rng: np.random.Generator) -> Appearance:
 
 
 # ------------------------------------------------------------------------------ rendering
-def visible_fraction(object_vertices: np.ndarray, faces: np.ndarray, camera: Camera, visible_pixels: int) -> float:
-    """Visible object pixels / the pixels the object covers when rendered alone (1 if it covers none)."""
-    from hoikit.render.raster import zbuffer_numpy
-
-    face_idx, _ = zbuffer_numpy(np.ascontiguousarray(object_vertices), np.ascontiguousarray(faces, dtype=np.int64), camera)
-    alone = int((face_idx >= 0).sum())
-    return visible_pixels / alone if alone else 1.0
-
-
-def finish_rgb(linear: np.ndarray, appearance: Appearance, rng: np.random.Generator) -> np.ndarray:
-    """Tint, sensor noise and 8-bit quantisation: (H, W, 3) float in [0, 1] → uint8.
-
-    The noise is uniform with standard deviation ``noise_sigma`` (a Gaussian's shape makes no
-    difference at a few grey levels, and uniform draws cost a fifth); torch does the arithmetic
-    because numpy's broadcasting over a last axis of 3 is slow."""
-    img = torch.as_tensor(linear) * torch.tensor(appearance.tint, dtype=torch.float32)
-    if appearance.noise_sigma > 0:
-        half_width = math.sqrt(3.0) * appearance.noise_sigma
-        img += (2 * half_width) * (torch.as_tensor(rng.random(linear.shape, dtype=np.float32)) - 0.5)
-    return (img.clamp(0.0, 1.0) * 255).round().to(torch.uint8).numpy()
-
-
-def pixel_points(depth: np.ndarray, pixels: np.ndarray, camera: Camera) -> np.ndarray:
-    """Camera-frame points (N, 3) seen at flat pixel indices (N,) of a depth map (H, W): depth
-    times the ray through the pixel centre."""
-    y, x = np.divmod(pixels, camera.width)
-    K = camera.K
-    yn = (y - K[1, 2]) / K[1, 1]
-    xn = (x - K[0, 2] - K[0, 1] * yn) / K[0, 0]
-    return depth.ravel()[pixels, None].astype(np.float64) * np.stack([xn, yn, np.ones_like(xn)], axis=1)
-
-
-def shade(out, camera: Camera, albedo: Sequence[Callable[[np.ndarray], np.ndarray]], appearance: Appearance, background: np.ndarray) -> np.ndarray:
-    """Lambert + ambient shading of a render's visible pixels over a background, outlines
-    anti-aliased like the silhouettes.
-
-    Only the covered pixels are shaded (a whole-image interpolation costs more than the render).
-
-    Args:
-        out: the :class:`hoikit.render.RenderOutput` (with crossings).
-        albedo: per part, camera-frame points (N, 3) → RGB (N, 3) in [0, 1].
-        background: (H, W, 3) float in [0, 1].
-    Returns:
-        (H, W, 3) float32 in [0, 1].
-    """
-    from hoikit.render.renderer import antialias
-
-    H, W = camera.height, camera.width
-    part = out.part_id.numpy().ravel()
-    pixels = np.flatnonzero(part >= 0)
-    points = pixel_points(out.depth.numpy(), pixels, camera)
-    colours = np.zeros((len(pixels), 3))
-    for i, fn in enumerate(albedo):
-        sel = part[pixels] == i
-        if sel.any():
-            colours[sel] = fn(points[sel])
-    normals = out.normals.numpy().reshape(-1, 3)[pixels].astype(np.float64)
-    lambert = np.clip(normals @ np.asarray(appearance.to_light), 0.0, None)
-    image = np.array(background, dtype=np.float32).reshape(-1, 3)
-    image[pixels] = np.clip(colours * (appearance.ambient + (1 - appearance.ambient) * lambert)[:, None], 0, 1)
-    image = torch.as_tensor(image.reshape(H, W, 3))
-    if out.crossings is not None:
-        image = antialias(image, out.crossings, out.scene.vertices.to(image.dtype), camera)
-    return image.numpy()
-
-
 @dataclass(frozen=True)
 class Posed:
     """What every frame of a sample renders: the grasp (hand vertices and joints in the object's
@@ -370,32 +316,25 @@ def render_frame(
     scene: Posed, object_pose: np.ndarray, camera: Camera, appearance: Appearance, background: np.ndarray, rng: np.random.Generator, *, stored: bool
 ) -> Frame:
     """Render hand (part 0) and object (part 1) posed by ``object_pose`` (4, 4; the hand follows
-    through the grasp) over ``background`` (H, W, 3) float in [0, 1].
+    through the grasp) over ``background`` (H, W, 3) float in [0, 1] (:mod:`hoikit.synth.shading`).
 
     ``stored``: the camera-frame meshes are written out as they are (single images), so their
     vertices are rounded to float32 before rendering and the files hold exactly the rendered
     geometry; otherwise (video) they are the canonical ones posed by :func:`apply_pose`, which is
     how a reader derives them.
     """
-    from hoikit.render.renderer import render
-
     hand_v = apply_pose(object_pose, scene.grasp.vertices)
     obj_v = apply_pose(object_pose, scene.object_vertices)
     if stored:
         hand_v, obj_v = as_float32(hand_v), as_float32(obj_v)
-    # float32 tensors: the z-buffer decides visibility on float64 copies of them (exactly the
-    # stored float32 values), and depth and normals need no more than float32's 0.1 µm here, at
-    # half the cost of the renderer's whole-image maps
-    with torch.no_grad():
-        meshes = [(torch.as_tensor(v, dtype=torch.float32), torch.as_tensor(f)) for v, f in ((hand_v, scene.hand_faces), (obj_v, scene.object_faces))]
-        out = render(meshes, camera)
+    seen = rasterize_visible([(hand_v, scene.hand_faces), (obj_v, scene.object_faces)], camera)
     to_object = np.linalg.inv(object_pose)
     skin = np.asarray(appearance.skin_rgb)
     albedo = [lambda p: np.broadcast_to(skin, p.shape), lambda p: np.asarray(scene.texture(apply_pose(to_object, p)))]
-    rgb = shade(out, camera, albedo, appearance, background)
-    part = out.part_id.numpy()
+    linear = shade(seen, camera, albedo, appearance.to_light, appearance.ambient, background)
     joints3d = apply_pose(object_pose, scene.grasp.joints)
-    mask_object = part == 1
+    mask_object = seen.part_id == 1
+    alone = coverage(obj_v, scene.object_faces, camera)
     return Frame(
         camera=camera,
         object_pose=object_pose,
@@ -404,12 +343,12 @@ def render_frame(
         object_vertices=obj_v,
         joints3d=joints3d,
         joints2d=camera.project(joints3d),
-        rgb=finish_rgb(rgb, appearance, rng),
-        mask_hand=part == 0,
+        rgb=finish_rgb(linear, appearance.tint, appearance.noise_sigma, rng),
+        mask_hand=seen.part_id == 0,
         mask_object=mask_object,
-        depth=out.depth.numpy().astype(np.float32),
-        normals=out.normals.numpy().astype(np.float32),
-        object_visible_fraction=visible_fraction(obj_v, scene.object_faces, camera, int(mask_object.sum())),
+        depth=seen.depth,
+        normals=seen.normals,
+        object_visible_fraction=float(mask_object.sum()) / alone if alone else 1.0,
     )
 
 
@@ -476,8 +415,8 @@ def _waves(rng: np.random.Generator, times: np.ndarray, waves: int, amplitude: f
 
 def video_trajectory(rng: np.random.Generator, start: np.ndarray, frames: int, video: VideoConfig, distance_m: tuple[float, float] = DISTANCE_M) -> list[np.ndarray]:
     """Object → camera poses (4, 4) for ``frames`` frames starting at ``start``: a smooth rotation
-    about the object's centre and a smooth translation (module docstring), the centre's distance
-    kept in ``distance_m``."""
+    about the object's centre and a smooth translation (module docstring), the centre kept in
+    ``distance_m`` (:func:`clamp_distance`)."""
     from scipy.spatial.transform import Rotation
 
     times = np.linspace(0.0, 1.0, frames)
@@ -486,9 +425,7 @@ def video_trajectory(rng: np.random.Generator, start: np.ndarray, frames: int, v
     poses = []
     for k in range(frames):
         R = Rotation.from_rotvec(turn[k]).as_matrix() @ start[:3, :3]
-        t = start[:3, 3] + shift[k]
-        t *= np.clip(np.linalg.norm(t), *distance_m) / np.linalg.norm(t)
-        poses.append(pose_matrix(R, t))
+        poses.append(pose_matrix(R, clamp_distance(start[:3, 3] + shift[k], distance_m)))
     return poses
 
 
