@@ -170,7 +170,7 @@ def _synth_objects(objects: str) -> str:
 class BenchSynthCommand:
     """Time `hoikit synth` (single images, one process) and score the grasps of the samples made."""
 
-    n: int = 10
+    n: int = 20
     """Samples timed (after one warm-up sample)."""
     seed: int = 12345
     size: tuple[int, int] = (512, 512)

@@ -54,7 +54,7 @@ def _quality(folder: Path) -> dict[str, float]:
     }
 
 
-def bench_synth(n: int = 10, seed: int = 12345, size: tuple[int, int] = (512, 512), objects: str = "all", quality: bool = True) -> dict[str, Any]:
+def bench_synth(n: int = 20, seed: int = 12345, size: tuple[int, int] = (512, 512), objects: str = "all", quality: bool = True) -> dict[str, Any]:
     """Time ``n`` single-image samples through the writer (module docstring) and score them."""
     import torch
 

@@ -43,7 +43,7 @@ from hoikit.hand.protocol import faces_for_side
 from hoikit.synth.backgrounds import random_background
 from hoikit.synth.base import SynthObject
 from hoikit.synth.grasp import Grasp, GraspConfig, GraspFailure, make_grasp
-from hoikit.synth.objects import FAMILIES, sample_object
+from hoikit.synth.objects import FAMILIES, YCB, sample_object
 from hoikit.synth.poses import apply_pose, as_float32, pose_matrix
 from hoikit.synth.shading import coverage, finish_rgb, rasterize_visible, shade
 from hoikit.synth.threads import single_threaded
@@ -189,11 +189,17 @@ def sample_rng(seed: int, index: int) -> np.random.Generator:
 
 
 def families_for(objects: str) -> tuple[str, ...]:
-    """Families for the writer's ``--objects``: "procedural", "ycb" or "all"."""
+    """Families for the writer's ``--objects``: "procedural", "ycb" or "all" (the YCB models only
+    when their data is present; "ycb" alone without it is an error)."""
+    from hoikit.synth.ycb import ycb_names
+
     procedural = tuple(FAMILIES)
-    choices = {"procedural": procedural, "ycb": ("ycb",), "all": procedural + ("ycb",)}
+    ycb = (YCB,) if ycb_names() else ()
+    choices = {"procedural": procedural, "ycb": ycb, "all": procedural + ycb}
     if objects not in choices:
         raise ValueError(f"objects must be one of {sorted(choices)}, got {objects!r}")
+    if not choices[objects]:
+        raise ValueError("no YCB models found (set HOIKIT_REALDATA or see shared/realdata/README.md)")
     return choices[objects]
 
 

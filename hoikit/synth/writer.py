@@ -27,6 +27,7 @@ FORMAT_VERSION = 1
 DEFAULT_IMAGE_SIZE = (512, 512)
 DEFAULT_VIDEO_SIZE = (640, 480)
 OBJECT_CHOICES = ("procedural", "ycb", "all")
+MIN_IMAGE_SIDE = 16  # pixels; smaller images hold no usable hand
 
 # file names inside a sample folder (docs/synth-format.md)
 RGB, MASK_HAND, MASK_OBJECT, DEPTH, NORMALS = "rgb.png", "mask_hand.png", "mask_object.png", "depth.npy", "normals.png"
@@ -60,13 +61,16 @@ class SynthSettings:
     def check(self) -> None:
         """Raises ValueError for settings no run can use."""
         W, H = self.image_size
-        if self.n < 0 or self.frames < 1 or W < 16 or H < 16:
-            raise ValueError(f"need n ≥ 0, frames ≥ 1 and an image of at least 16×16, got n={self.n}, frames={self.frames}, size={W}×{H}")
+        if self.n < 0 or self.frames < 1 or min(W, H) < MIN_IMAGE_SIDE:
+            raise ValueError(
+                f"need n ≥ 0, frames ≥ 1 and an image of at least {MIN_IMAGE_SIDE}×{MIN_IMAGE_SIDE}, "
+                f"got n={self.n}, frames={self.frames}, size={W}×{H}"
+            )
         if self.objects not in OBJECT_CHOICES:
             raise ValueError(f"objects must be one of {OBJECT_CHOICES}, got {self.objects!r}")
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "size": list(self.image_size), "format": FORMAT, "version": FORMAT_VERSION}
+        return {**asdict(self), "size": list(self.image_size)}
 
 
 @dataclass
