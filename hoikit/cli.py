@@ -11,7 +11,7 @@ from typing import Annotated, Literal, Optional, Union
 
 import tyro
 
-from hoikit.errors import HoikitError
+from hoikit.errors import HoikitError, InputError
 
 
 def _say(line: str) -> None:
@@ -37,6 +37,15 @@ def _emit(result: dict, as_json: bool, title: str) -> None:
         print(dumps(result))
     else:
         _print_table(title, result)
+
+
+def _bench_done(result: dict, out: Path, as_json: bool, title: str) -> int:
+    """Benchmarks always write their JSON, then print it (or a table)."""
+    from hoikit.io.results import write_json_atomic
+
+    write_json_atomic(out, result)
+    _emit(result, as_json, title)
+    return 0
 
 
 @dataclass
@@ -86,6 +95,91 @@ class MetricsCommand:
 
 
 @dataclass
+class ImageCommand:
+    """Reconstruct the hand and the object it holds from photos (FollowMyHold, on the CPU).
+
+    PHOTO may be files, folders or globs; each input gets OUT/<name>/ with result.json, hand.ply,
+    object.ply, scene.glb, overlay.png and views.png, and a batch also OUT/summary.json.
+    """
+
+    photos: tyro.conf.Positional[list[str]]
+    """Image files, folders or globs."""
+    out: Annotated[Path, tyro.conf.arg(aliases=["-o"])] = Path("out")
+    """Output folder (a single photo writes into it directly; a batch into OUT/<name>/)."""
+    preset: Literal["fast", "paper"] = "fast"
+    hand: Literal["auto", "left", "right", "largest"] = "auto"
+    """Which hand holds the object."""
+    fx: Optional[float] = None
+    fy: Optional[float] = None
+    cx: Optional[float] = None
+    cy: Optional[float] = None
+    object_mask: Optional[Path] = None
+    """A mask of the object (skips the embedded segmenter)."""
+    depth: Optional[Path] = None
+    """Depth map (RGB-D): float metres .npy/.exr or 16-bit millimetre PNG."""
+    mirrored: bool = False
+    """The photo is mirrored (a selfie)."""
+    mano: Optional[Path] = None
+    """MANO_RIGHT.pkl: use MANO instead of hoikit's hand model (or set HOIKIT_MANO)."""
+    hunyuan: Optional[Path] = None
+    """Hunyuan3D-2 checkpoint file or folder: use it instead of hoikit-small."""
+    seed: int = 0
+    no_guidance: bool = False
+    """Ablation: sample the shape first, then optimise the transforms."""
+    no_phase1: bool = False
+    """Ablation: no hand-only phase."""
+    no_phase2: bool = False
+    """Ablation: no object-only phase."""
+    swap_phases: bool = False
+    """Ablation: object phase first, then the hand phase."""
+    joint_only: bool = False
+    """Ablation: joint optimisation from the start."""
+
+    def config(self):
+        from dataclasses import replace
+
+        from hoikit.image.config import preset
+
+        flags = {"no_guidance": self.no_guidance, "no_phase1": self.no_phase1, "no_phase2": self.no_phase2,
+                 "swap_phases": self.swap_phases, "joint_only": self.joint_only}  # fmt: skip
+        chosen = [k for k, v in flags.items() if v]
+        if len(chosen) > 1:
+            raise HoikitError(f"choose one ablation at most (got {', '.join(chosen)})")
+        return replace(preset(self.preset), seed=self.seed, ablation=chosen[0] if chosen else "full")
+
+    def run(self) -> int:
+        from hoikit.image.batch import expand_inputs, run_batch
+        from hoikit.image.pipeline import Models, PerceptionOptions, pictures, perceive, reconstruct
+        from hoikit.io.bundle import write_bundle
+        from hoikit.io.results import write_json_atomic
+
+        cfg = self.config()
+        inputs = expand_inputs(self.photos)
+        single = len(self.photos) == 1 and not Path(self.photos[0]).is_dir() and len(inputs) == 1
+        if single and not inputs[0].exists():
+            raise InputError(f"{inputs[0]}: no such file")
+        options = PerceptionOptions(self.hand, self.fx, self.fy, self.cx, self.cy, self.object_mask, self.depth, self.mirrored)
+        models = Models.load(self.hunyuan, self.mano)
+
+        def one(photo: Path, out_dir: Path) -> dict:
+            inp = perceive(photo, options)
+            recon = reconstruct(inp, models.generator, models.hand, cfg)
+            write_bundle(out_dir, recon, pictures(inp.rgb, recon))
+            return {"warnings": recon.warnings, "total_s": round(recon.timings.get("total", 0.0), 2)}
+
+        if single:  # a single photo: its errors are the command's (exit 2 unreadable, 3 no hand)
+            info = one(inputs[0], self.out)
+            print(f"wrote {self.out} ({info['total_s']} s)")
+            return 0
+        say = lambda item: print(f"{'ok    ' if item['status'] == 'ok' else 'FAILED'} {item['input']} "
+                                 f"({item['seconds']} s){'' if item['status'] == 'ok' else ': ' + item['error']}", flush=True)  # fmt: skip
+        result = run_batch(inputs, self.out, one, say)
+        write_json_atomic(self.out / "summary.json", result.summary())
+        print(f"{result.n_ok}/{len(inputs)} reconstructed (RR {result.n_ok / len(inputs):.2f}); summary: {self.out / 'summary.json'}")
+        return result.exit_code()
+
+
+@dataclass
 class DemoCommand:
     """Run hoikit on its bundled example and write the results."""
 
@@ -110,12 +204,8 @@ class BenchMetricsCommand:
 
     def run(self) -> int:
         from hoikit.bench.metrics import bench_metrics
-        from hoikit.io.results import write_json_atomic
 
-        result = bench_metrics(self.repeats)
-        write_json_atomic(self.out, result)
-        _emit(result, self.json, "hoikit bench metrics (seconds)")
-        return 0
+        return _bench_done(bench_metrics(self.repeats), self.out, self.json, "hoikit bench metrics (seconds)")
 
 
 @dataclass
@@ -133,12 +223,29 @@ class BenchRenderCommand:
 
     def run(self) -> int:
         from hoikit.bench.render import bench_render
-        from hoikit.io.results import write_json_atomic
 
-        result = bench_render(self.repeats, self.threads)
-        write_json_atomic(self.out, result)
-        _emit(result, self.json, "hoikit bench render (seconds)")
-        return 0
+        return _bench_done(bench_render(self.repeats, self.threads), self.out, self.json, "hoikit bench render (seconds)")
+
+
+@dataclass
+class BenchPriorCommand:
+    """Score hoikit-small's unguided shapes (held-out procedural objects, YCB) against two baselines."""
+
+    n: int = 100
+    """Held-out procedural views (every YCB model is added once when the data is present)."""
+    seed: int = 0
+    steps: int = 20
+    guidance_scale: float = 3.0
+    weights: Optional[Path] = None
+    """hoikit-small weights (default: the shipped ones)."""
+    json: bool = False
+    out: Path = Path("bench-results/prior.json")
+
+    def run(self) -> int:
+        from hoikit.bench.prior import bench_prior
+
+        result = bench_prior(self.n, self.seed, self.steps, self.guidance_scale, str(self.weights) if self.weights else None)
+        return _bench_done(result, self.out, self.json, "hoikit bench prior")
 
 
 def _one_thread_per_process() -> None:
@@ -186,12 +293,9 @@ class BenchSynthCommand:
     def run(self) -> int:
         _one_thread_per_process()
         from hoikit.bench.synth import bench_synth
-        from hoikit.io.results import write_json_atomic
 
         result = bench_synth(self.n, self.seed, self.size, _synth_objects(self.objects), self.quality)
-        write_json_atomic(self.out, result)
-        _emit(result, self.json, "hoikit bench synth")
-        return 0
+        return _bench_done(result, self.out, self.json, "hoikit bench synth")
 
 
 @dataclass
@@ -201,11 +305,13 @@ class BenchCommand:
     what: Union[
         Annotated[BenchMetricsCommand, tyro.conf.subcommand("metrics")],
         Annotated[BenchRenderCommand, tyro.conf.subcommand("render")],
+        Annotated[BenchPriorCommand, tyro.conf.subcommand("prior")],
         Annotated[BenchSynthCommand, tyro.conf.subcommand("synth")],
     ]
 
     def run(self) -> int:
         return self.what.run()
+
 
 @dataclass
 class SynthCommand:
@@ -276,6 +382,7 @@ class TrainPriorCommand:
 
 
 COMMANDS = {
+    "image": ImageCommand,
     "metrics": MetricsCommand,
     "demo": DemoCommand,
     "synth": SynthCommand,

@@ -21,7 +21,7 @@ Every other module takes its frames, units and orders from here:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -227,3 +227,60 @@ class Sim3:
     @classmethod
     def from_dict(cls, d: dict) -> "Sim3":
         return cls(np.float64(d["s"]), np.asarray(d["R"], dtype=np.float64), np.asarray(d["t"], dtype=np.float64))
+
+
+# ---------------------------------------------------------------------------- results
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class HandEstimate:
+    """A reconstructed hand in the camera frame.
+
+    Attributes:
+        joints: (21, 3) metres, MediaPipe/OpenPose order.
+        vertices: (V, 3) metres; faces: (F, 3) int.
+        side: ``"left"`` | ``"right"``.
+        model: ``"hoikit-hand"`` or ``"mano"``.
+        keypoints2d: (21, 2) detected pixels, when a detector ran.
+        params: model parameters (pose, shape, transform) as plain lists.
+    """
+
+    joints: np.ndarray
+    vertices: np.ndarray
+    faces: np.ndarray
+    side: Handedness
+    model: str = "hoikit-hand"
+    keypoints2d: np.ndarray | None = None
+    params: dict = field(default_factory=dict)
+
+
+@dataclass
+class ObjectEstimate:
+    """A reconstructed object: its mesh in the camera frame and how it got there.
+
+    Attributes:
+        vertices: (V, 3) metres, camera frame; faces: (F, 3) int.
+        to_camera: the generator's canonical frame → camera frame.
+        generator: which shape generator made it.
+    """
+
+    vertices: np.ndarray
+    faces: np.ndarray
+    to_camera: Sim3
+    generator: str = ""
+
+
+@dataclass
+class Reconstruction:
+    """Everything one reconstruction produced (one photo, or one video frame's worth plus more)."""
+
+    camera: Camera
+    hand: HandEstimate | None
+    object: ObjectEstimate | None
+    source: str = ""
+    timings: dict = field(default_factory=dict)  # seconds per stage
+    losses: dict = field(default_factory=dict)  # loss traces per phase
+    warnings: list = field(default_factory=list)
+    backends: dict = field(default_factory=dict)  # role → member used
+    extras: dict = field(default_factory=dict)

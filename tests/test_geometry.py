@@ -148,3 +148,15 @@ def test_sim3_params_gradient_and_init():
         X = torch.ones(1, 3, dtype=torch.float64)
         T.apply(X).sum().backward()
         assert p.log_s.grad is not None and p.rot.grad is not None and p.t.grad is not None
+
+
+def test_icp_target_direction_fits_a_partial_cloud():
+    """A cloud of one side of a shape pulls the complete source onto it (no shrink onto the patch)."""
+    mesh = asymmetric_mesh()
+    src = sample_surface(mesh, 6000, seed=1)[0]
+    full = sample_surface(mesh, 6000, seed=2)[0] * 1.1 + [0.01, 0.0, 0.3]
+    partial = full[full[:, 2] < np.median(full[:, 2])]  # the side facing the camera
+    init = Sim3(np.float64(1.0), np.eye(3), full.mean(0) - src.mean(0))
+    res = icp(src, partial, IcpConfig(mode="ts", directions="target"), init=init)
+    assert res.transform.s == pytest.approx(1.1, rel=0.03)
+    np.testing.assert_allclose(res.transform.t, [0.01, 0.0, 0.3], atol=3e-3)

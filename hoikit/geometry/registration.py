@@ -46,6 +46,9 @@ class IcpConfig:
     restarts: int = 24  # sim3: initial rotations tried (the 24 cube rotations, then random ones)
     restart_points: int = 1000
     restart_iterations: int = 15
+    # "both": pairs in both directions (complete shapes); "target": only target → source pairs,
+    # for a partial target (a depth cloud seeing one side of a complete source mesh)
+    directions: Literal["both", "target"] = "both"
     seed: int = 0
 
 
@@ -79,7 +82,7 @@ def _fit(P: np.ndarray, Q: np.ndarray, w: np.ndarray, mode: IcpMode, R: np.ndarr
 
 
 def _icp_loop(
-    src: np.ndarray, dst: np.ndarray, T: Sim3, mode: IcpMode, iterations: int, trim: float, tol: float
+    src: np.ndarray, dst: np.ndarray, T: Sim3, mode: IcpMode, iterations: int, trim: float, tol: float, both: bool = True
 ) -> tuple[Sim3, float, int]:
     """Run up to ``iterations`` symmetric ICP steps from ``T``. Returns (T, objective, iterations)."""
     tree_src, tree_dst = cKDTree(src), cKDTree(dst)
@@ -90,7 +93,9 @@ def _icp_loop(
         d_b, i = tree_src.query(T.inverse().apply(dst), workers=-1)  # target → source, in source units
         d_b = d_b * T.s
         kf, kb = _trim_mask(d_f, trim), _trim_mask(d_b, trim)
-        obj = float((d_f[kf] ** 2).mean() + (d_b[kb] ** 2).mean())
+        if not both:
+            kf[:] = False
+        obj = float((d_f[kf] ** 2).mean() if kf.any() else 0.0) + float((d_b[kb] ** 2).mean())
         if obj < best[1]:
             best = (T, obj)
         if it == iterations or (it > 0 and prev - obj <= tol * prev):
@@ -99,7 +104,9 @@ def _icp_loop(
         P = np.concatenate([src[kf], src[i[kb]]])
         Q = np.concatenate([dst[j[kf]], dst[kb]])
         # each direction carries half the weight, whatever its number of pairs
-        w = np.concatenate([np.full(kf.sum(), 0.5 / kf.sum()), np.full(kb.sum(), 0.5 / kb.sum())])
+        wf = 0.5 / max(kf.sum(), 1) if kb.any() else 1.0 / max(kf.sum(), 1)
+        wb = (0.5 if kf.any() else 1.0) / max(kb.sum(), 1)
+        w = np.concatenate([np.full(kf.sum(), wf), np.full(kb.sum(), wb)])
         T = _fit(P, Q, w, mode, T.R)
     return best[0], best[1], it
 
@@ -125,6 +132,7 @@ def icp(src: np.ndarray, dst: np.ndarray, config: IcpConfig = IcpConfig(), init:
     if len(src) < 3 or len(dst) < 3:
         raise ValueError("ICP needs at least 3 points on each side")
     rng = np.random.default_rng(config.seed)
+    both = config.directions == "both"
     src_c, dst_c = _subsample(src, config.coarse_points, rng), _subsample(dst, config.coarse_points, rng)
 
     if init is not None:
@@ -140,9 +148,9 @@ def icp(src: np.ndarray, dst: np.ndarray, config: IcpConfig = IcpConfig(), init:
     T = starts[0]
     if len(starts) > 1:  # the best restart on small subsets
         src_r, dst_r = _subsample(src, config.restart_points, rng), _subsample(dst, config.restart_points, rng)
-        runs = [_icp_loop(src_r, dst_r, T0, config.mode, config.restart_iterations, config.trim, config.coarse_tol) for T0 in starts]
+        runs = [_icp_loop(src_r, dst_r, T0, config.mode, config.restart_iterations, config.trim, config.coarse_tol, both) for T0 in starts]
         T = min(runs, key=lambda r: r[1])[0]
     if len(src) > len(src_c) or len(dst) > len(dst_c):
-        T, _, _ = _icp_loop(src_c, dst_c, T, config.mode, config.coarse_iterations, config.trim, config.coarse_tol)
-    T, obj, it = _icp_loop(src, dst, T, config.mode, config.iterations, config.trim, config.tol)
+        T, _, _ = _icp_loop(src_c, dst_c, T, config.mode, config.coarse_iterations, config.trim, config.coarse_tol, both)
+    T, obj, it = _icp_loop(src, dst, T, config.mode, config.iterations, config.trim, config.tol, both)
     return IcpResult(T, obj, it)

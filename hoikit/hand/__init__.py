@@ -27,3 +27,19 @@ __getattr__, __all__ = lazy_exports(__name__, {
         "unsquash_from_limits", "limit_violation",
     ],
 })  # fmt: skip
+
+
+def load_hand_model(mano: str | None = None, dtype=None):
+    """The pipelines' single switch: MANO when a path is given (``--mano PATH``) or ``$HOIKIT_MANO`` is
+    set, else hoikit's model."""
+    import os
+
+    import torch
+
+    from hoikit.hand import mano as mano_module
+    from hoikit.hand.model import HandModel
+
+    dtype = dtype or torch.float32
+    if mano or os.environ.get(mano_module.MANO_ENV):
+        return mano_module.ManoModel(mano, dtype=dtype)
+    return HandModel(dtype=dtype)

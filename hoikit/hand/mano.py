@@ -195,6 +195,8 @@ class ManoModel(torch.nn.Module):
         transform, side: as in :class:`hoikit.hand.model.HandModel`.
     """
 
+    name = "mano"
+
     num_pose = MANO_POSE_DIM
     num_shape = MANO_SHAPE_DIM
     palm_joints = (0, 1, 5, 9, 13, 17)

@@ -68,6 +68,7 @@ class HandModel(torch.nn.Module):
 
     num_pose = NUM_POSE
     num_shape = NUM_SHAPE
+    name = "hoikit-hand"
     dof_names = DOF_NAMES
     shape_names = SHAPE_NAMES
     palm_joints = (0, 1, 5, 9, 13, 17)

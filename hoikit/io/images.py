@@ -180,3 +180,58 @@ def camera_for(image: LoadedImage, given: Intrinsics = Intrinsics(), default_fov
     cam = Camera(np.array([[fx, 0.0, cx], [0.0, fy, cy], [0.0, 0.0, 1.0]]), W, H, source)
     w, h = image.size
     return cam if (w, h) == (W, H) else cam.resized(w, h)
+
+
+def square_crop(image: np.ndarray, cx: float, cy: float, side: float, size: int, nearest: bool = False, fill=0) -> np.ndarray:
+    """Resample the square of ``side`` pixels centred on (cx, cy) to ``size`` × ``size``.
+
+    Pixel-centre convention: output pixel (u, v) samples input
+    (cx − side/2 + (u + 0.5)·side/size − 0.5, likewise for v); outside the image is ``fill``.
+    The matching camera is ``camera.cropped(x0, y0, …).resized(size, size)`` with
+    x0 = cx − side/2 (see :func:`crop_camera`).
+    """
+    import cv2
+
+    s = size / side
+    A = np.array([[s, 0.0, size / 2 - s * cx + 0.5 * s - 0.5], [0.0, s, size / 2 - s * cy + 0.5 * s - 0.5]])
+    interp = cv2.INTER_NEAREST if nearest else (cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+    border = fill if np.isscalar(fill) else tuple(float(f) for f in fill)
+    return cv2.warpAffine(image, A, (size, size), flags=interp, borderMode=cv2.BORDER_CONSTANT, borderValue=border)
+
+
+def crop_camera(camera: Camera, cx: float, cy: float, side: float, size: int) -> Camera:
+    """The camera of :func:`square_crop`'s output."""
+    K = camera.K.copy()
+    s = size / side
+    K[0, 0] *= s
+    K[1, 1] *= s
+    K[0, 1] *= s
+    K[0, 2] = (K[0, 2] - (cx - side / 2.0) + 0.5) * s - 0.5
+    K[1, 2] = (K[1, 2] - (cy - side / 2.0) + 0.5) * s - 0.5
+    return Camera(K, size, size, camera.source)
+
+
+def load_mask(path: str | os.PathLike, size: tuple[int, int]) -> np.ndarray:
+    """A binary mask file (any image format; > 50 % grey or alpha counts as inside), resized
+    (nearest) to ``size`` = (W, H) of the processed image. Raises InputError if unreadable or empty."""
+    import cv2
+    from PIL import Image, UnidentifiedImageError
+
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{p}: no such mask file")
+    try:
+        with Image.open(p) as img:
+            img.load()
+            if img.mode in ("RGBA", "LA") and np.asarray(img.getchannel("A")).min() < 255:
+                a = np.asarray(img.getchannel("A"))
+            else:
+                a = np.asarray(img.convert("L"))
+    except (UnidentifiedImageError, OSError) as e:
+        raise InputError(f"{p}: cannot read the mask ({str(e).splitlines()[0][:100]})") from None
+    m = a > 127
+    if (m.shape[1], m.shape[0]) != tuple(size):
+        m = cv2.resize(m.astype(np.uint8), tuple(size), interpolation=cv2.INTER_NEAREST) > 0
+    if not m.any():
+        raise InputError(f"{p}: the mask is empty (no pixel above 50 %)")
+    return m

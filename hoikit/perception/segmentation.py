@@ -196,3 +196,13 @@ def _segment(rgb: np.ndarray, keypoints2d: np.ndarray, cfg: SegmenterConfig) -> 
 
 def mask_is_empty(mask: np.ndarray, min_area_frac: float = SegmenterConfig.min_area_frac) -> bool:
     return mask.sum() < min_area_frac * mask.size
+
+
+def grasp_region(keypoints2d: np.ndarray, hand: np.ndarray, cfg: SegmenterConfig = SegmenterConfig()) -> np.ndarray:
+    """Fallback object mask: what the fingers and thumb enclose, grown a little, minus the hand."""
+    import cv2
+
+    size = float(np.linalg.norm(keypoints2d.max(0) - keypoints2d.min(0)))
+    outside = (~_enclosed(keypoints2d, hand.shape)).astype(np.uint8)
+    grown = cv2.distanceTransform(outside, cv2.DIST_L2, 3) <= cfg.grow * size
+    return grown & ~hand

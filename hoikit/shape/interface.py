@@ -103,3 +103,18 @@ def sample_latent(
         t = torch.full((batch,), float(sig[i]))
         x = euler_step(x, gen.velocity(x, t, cond, guidance_scale), float(sig[i]), float(sig[i + 1]))
     return x
+
+
+def latent_to_mesh(gen: ShapeGenerator, latent: torch.Tensor, resolution: int = 64):
+    """The shape of one latent (1, *latent_shape) as a trimesh in the generator's canonical units
+    (None when the decoded field has no zero crossing)."""
+    import trimesh
+
+    from hoikit.geometry.marching_cubes import marching_cubes
+
+    with torch.no_grad():
+        sdf = decode_grid(gen, latent, resolution)[0]
+    verts, faces = marching_cubes(sdf, gen.bounds)
+    if len(faces) == 0:
+        return None
+    return trimesh.Trimesh(verts.numpy(), faces.numpy(), process=False)

@@ -144,14 +144,39 @@ def _shape_targets(obj, pose: Sim3, frame: ShapeFrame, rng: np.random.Generator,
     return {"enc": enc.astype(np.float16), "query": q.astype(np.float16), "sdf": sdf.astype(np.float16)}
 
 
-def make_sample(obj, rng: np.random.Generator, cfg: PriorDataConfig = PriorDataConfig()) -> dict:
-    """One training sample of ``obj`` (a :class:`hoikit.synth.SynthObject`) from a random view."""
+@dataclass
+class PriorView:
+    """One rendered view of an object: what the generator sees and where the shape truly is.
+
+    Attributes:
+        crop: (S, S, 4) uint8 object crop (white background, alpha = amodal mask).
+        camera: the render's camera.
+        pose: object canonical frame → camera frame.
+        frame: the generator's canonical frame for this view (canonical → camera).
+    """
+
+    crop: np.ndarray
+    camera: Camera
+    pose: Sim3
+    frame: ShapeFrame
+
+    def canonical_to_object(self) -> Sim3:
+        return self.pose.inverse().compose(self.frame.to_camera())
+
+
+def render_view(obj, rng: np.random.Generator, cfg: PriorDataConfig = PriorDataConfig()) -> PriorView:
+    """Render ``obj`` (a :class:`hoikit.synth.SynthObject`) from a random view, as the pipeline sees it."""
     cam, pose = _camera_and_pose(obj, rng, cfg)
-    verts_cam = pose.apply(np.asarray(obj.mesh.vertices))
-    frame = normalising_frame(verts_cam, SHAPE_EXTENT)
+    frame = normalising_frame(pose.apply(np.asarray(obj.mesh.vertices)), SHAPE_EXTENT)
     rgb, amodal = _view_image(obj, cam, pose, rng, cfg)
-    crop, _ = object_crop(rgb, amodal, cfg.crop_size)
-    return {"crop": crop, **_shape_targets(obj, pose, frame, rng, cfg), "scale": np.float32(frame.scale)}
+    return PriorView(object_crop(rgb, amodal, cfg.crop_size)[0], cam, pose, frame)
+
+
+def make_sample(obj, rng: np.random.Generator, cfg: PriorDataConfig = PriorDataConfig()) -> dict:
+    """One training sample of ``obj`` from a random view: the crop and the shape targets."""
+    view = render_view(obj, rng, cfg)
+    targets = _shape_targets(obj, view.pose, view.frame, rng, cfg)
+    return {"crop": view.crop, **targets, "scale": np.float32(view.frame.scale)}
 
 
 SAMPLE_KEYS = ("crop", "enc", "query", "sdf", "scale")

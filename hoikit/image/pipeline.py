@@ -1,0 +1,287 @@
+"""The single-image pipeline: one photo in, a hand and the object it holds out (FollowMyHold).
+
+``perceive`` turns a photo into :class:`ImageInputs` (camera, hand keypoints and metric joints,
+hand and object masks, optional depth) with the embedded perception (or given masks/depth);
+``reconstruct`` runs the method on those inputs; ``reconstruct_image`` does both and writes the
+result folder. Benchmarks call ``reconstruct`` with ground-truth perception inputs.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+import trimesh
+
+from hoikit.errors import HoikitError
+from hoikit.image.config import ImageConfig
+from hoikit.image.cues import build_cues
+from hoikit.image.guidance import GuidedSampler, HandState
+from hoikit.image.placement import place_object, refine_with_cloud
+from hoikit.types import Camera, Handedness, HandEstimate, ObjectEstimate, Reconstruction, Sim3
+
+HandSide = Literal["auto", "left", "right", "largest"]
+
+
+@dataclass
+class ImageInputs:
+    """Perception results for one photo (image pixels, metres, camera frame).
+
+    Attributes:
+        rgb: (H, W, 3) uint8.
+        camera: intrinsics of ``rgb``.
+        keypoints2d: (21, 2) pixels; joints3d: (21, 3) metres, camera frame (placed by PnP).
+        side: the hand's side (``"auto"`` lets the fit decide between left and right).
+        hand_mask, object_mask: (H, W) bool visible masks.
+        depth: (H, W) metres (0 unknown) or None.
+    """
+
+    rgb: np.ndarray
+    camera: Camera
+    keypoints2d: np.ndarray
+    joints3d: np.ndarray
+    side: Handedness | Literal["auto"]
+    hand_mask: np.ndarray
+    object_mask: np.ndarray
+    depth: np.ndarray | None = None
+    source: str = ""
+    notes: list[str] = field(default_factory=list)
+    backends: dict[str, str] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+# ------------------------------------------------------------------------------------- hand
+def fit_hand(model, joints3d: np.ndarray, side: str) -> tuple[HandState, HandEstimate, float]:
+    """Fit the hand model to the 21 camera-frame joints; with ``side="auto"`` both sides are fitted
+    and the one with the smaller residual is kept. Returns (state, estimate, mean residual m)."""
+    from hoikit.hand.fitting import fit_joints
+
+    sides = ("right", "left") if side == "auto" else (side,)
+    fits = [fit_joints(model, joints3d, side=s) for s in sides]
+    best = min(fits, key=lambda f: f.mean_error_m)
+    out = model(best.pose.to(model.dtype), best.shape.to(model.dtype), _cast(best.transform, model.dtype), side=best.side)
+    verts = out.vertices[0].detach().float()
+    joints = out.joints[0].detach().float()
+    if out.parts is not None:
+        sdf = lambda p: out.sdf(p.to(out.joints.dtype))[0].to(p.dtype)
+    else:  # MANO: the mesh's own signed distance
+        from hoikit.geometry.sdf import mesh_signed_distance
+
+        sdf = lambda p: mesh_signed_distance(p, verts, out.faces)
+    state = HandState(verts, out.faces, joints, sdf)
+    est = HandEstimate(
+        joints=joints.numpy().astype(np.float64), vertices=verts.numpy().astype(np.float64), faces=out.faces.numpy(),
+        side=best.side, model=getattr(model, "name", type(model).__name__),
+        params={"pose": best.pose[0].tolist(), "shape": best.shape[0].tolist(), "fit_residual_mm": best.mean_error_m * 1000},
+    )  # fmt: skip
+    return state, est, best.mean_error_m
+
+
+def _cast(T: Sim3, dtype: torch.dtype) -> Sim3:
+    return Sim3(T.s.to(dtype), T.R.to(dtype), T.t.to(dtype))
+
+
+def _moved(state: HandState, T: Sim3) -> HandState:
+    """The hand state after a camera-frame similarity ``T`` (numpy)."""
+    Tt = Sim3(torch.tensor(float(T.s)), torch.as_tensor(T.R, dtype=torch.float32), torch.as_tensor(T.t, dtype=torch.float32))
+    inv = Tt.inverse()
+    return HandState(Tt.apply(state.vertices), state.faces, Tt.apply(state.joints), lambda p: state.sdf(inv.apply(p)) * Tt.s)
+
+
+# -------------------------------------------------------------------------------- method
+def _object_mesh(gen, latent: torch.Tensor, res: int) -> trimesh.Trimesh | None:
+    """The final object in canonical units: marching cubes, the largest connected piece only."""
+    from hoikit.shape.interface import latent_to_mesh
+
+    mesh = latent_to_mesh(gen, latent, res)
+    if mesh is None:
+        return None
+    parts = mesh.split(only_watertight=False)
+    return max(parts, key=lambda m: len(m.faces)) if len(parts) > 1 else mesh
+
+
+def reconstruct(inputs: ImageInputs, gen, hand_model, cfg: ImageConfig = ImageConfig()) -> Reconstruction:
+    """Run the method on perception inputs (see :class:`ImageInputs`)."""
+    from hoikit.io.depth import backproject
+
+    t_all = time.perf_counter()
+    timings = dict(inputs.timings)
+    warnings: list[str] = list(inputs.notes)
+    if not inputs.object_mask.any():
+        raise HoikitError(f"{inputs.source or 'image'}: the object mask is empty")
+    t0 = time.perf_counter()
+    hand, hand_est, residual = fit_hand(hand_model, inputs.joints3d, inputs.side)
+    hand_est.keypoints2d = inputs.keypoints2d
+    timings["hand_fit"] = time.perf_counter() - t0
+    cues = build_cues(inputs.rgb, inputs.camera, inputs.keypoints2d, inputs.hand_mask, inputs.object_mask, cfg.crop_px, inputs.depth)
+    object_cloud = None
+    if inputs.depth is not None:  # two-step ICP, step 2 first: the hand onto its partial cloud
+        K = inputs.camera.K
+        hand_cloud = backproject(inputs.depth, K, inputs.hand_mask)
+        T_h = refine_with_cloud(hand.vertices.numpy().astype(np.float64), hand_cloud)
+        hand = _moved(hand, T_h)
+        object_cloud = backproject(inputs.depth, K, inputs.object_mask)
+    t0 = time.perf_counter()
+    cond = gen.condition(cues.object_rgba)
+    timings["condition"] = time.perf_counter() - t0
+
+    def placement(canonical_vertices: np.ndarray) -> Sim3:
+        joints = hand.joints.numpy().astype(np.float64)
+        if object_cloud is None or len(object_cloud) < 50:
+            return place_object(canonical_vertices, cues, joints)
+        front = float(np.median(np.linalg.norm(object_cloud, axis=1)))
+        T0 = place_object(canonical_vertices, cues, joints, front_distance=front)
+        return refine_with_cloud(T0.apply(canonical_vertices), object_cloud).compose(T0)
+
+    sampler = GuidedSampler(gen, cond, cues, hand, cfg, placement)
+    result = sampler.run(torch.Generator().manual_seed(cfg.seed))
+    timings.update({f"guidance_{k}": v for k, v in result.timings.items()})
+    t0 = time.perf_counter()
+    mesh_can = _object_mesh(gen, result.latent, cfg.final_grid_res)
+    timings["final_mesh"] = time.perf_counter() - t0
+    T_h = result.hand_transform
+    hand_est.vertices = T_h.apply(hand.vertices.numpy().astype(np.float64))
+    hand_est.joints = T_h.apply(hand.joints.numpy().astype(np.float64))
+    hand_est.params["guidance_transform"] = T_h.to_dict()
+    obj_est = None
+    if mesh_can is None:
+        warnings.append("the generated shape has no surface; no object mesh was produced")
+    else:
+        T_o = result.object_transform
+        obj_est = ObjectEstimate(T_o.apply(np.asarray(mesh_can.vertices)), np.asarray(mesh_can.faces), T_o, gen.name)
+    timings["total"] = time.perf_counter() - t_all + sum(inputs.timings.values())
+    return Reconstruction(
+        camera=inputs.camera, hand=hand_est, object=obj_est, source=inputs.source, timings=timings,
+        losses={k: v[-1] if v else None for k, v in result.losses.items()}, warnings=warnings,
+        backends={**inputs.backends, "shape": gen.name, "hands_model": hand_est.model, "inpainting": cues.inpaint_source},
+        extras={"config": {"preset": cfg.preset, "ablation": cfg.ablation, "steps": cfg.num_steps},
+                "hand_fit_residual_mm": residual * 1000, "crop_box": list(cues.crop_box)},
+    )  # fmt: skip
+
+
+# ------------------------------------------------------------------------------ perception
+@dataclass(frozen=True)
+class PerceptionOptions:
+    """How a photo becomes :class:`ImageInputs` (the embedded defaults unless files are given)."""
+
+    hand: HandSide = "auto"
+    fx: float | None = None
+    fy: float | None = None
+    cx: float | None = None
+    cy: float | None = None
+    object_mask: Path | None = None
+    depth: Path | None = None
+    mirrored: bool = False  # a selfie-style image: MediaPipe's handedness labels then hold
+    side_confidence: float = 0.8  # below this MediaPipe handedness score the fit picks the side
+
+
+def perceive(photo: str | Path, options: PerceptionOptions = PerceptionOptions(), detector=None) -> ImageInputs:
+    """Embedded perception of one photo: image + intrinsics, MediaPipe hand (with retries) placed by
+    PnP, object mask (given, else GrabCut seeded from the grasp), optional depth.
+
+    Raises:
+        InputError: unreadable image / mask / depth (exit 2).
+        NoHandError: no hand, or none of the requested side (exit 3).
+    """
+    from hoikit.errors import NoHandError
+    from hoikit.io.depth import load_depth
+    from hoikit.io.images import Intrinsics, camera_for, load_image, load_mask
+    from hoikit.perception.hands import HandDetectorConfig, MediaPipeHands, choose_hand, no_hand_error, place_in_camera
+    from hoikit.perception.segmentation import hand_mask_from_keypoints, mask_is_empty, segment_object_grabcut
+
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    image = load_image(photo)
+    camera = camera_for(image, Intrinsics(options.fx, options.fy, options.cx, options.cy))
+    given_mask = load_mask(options.object_mask, image.size) if options.object_mask else None
+    depth = load_depth(options.depth, image.size) if options.depth else None
+    timings["load"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    detector = detector or MediaPipeHands(HandDetectorConfig(mirrored=options.mirrored))
+    hands = detector.detect(image.rgb)
+    if not hands:
+        raise no_hand_error(str(photo), detector.tried)
+    hand = choose_hand(hands, options.hand, given_mask)
+    if hand is None:
+        raise NoHandError(f"{photo}: no {options.hand} hand found ({len(hands)} hand(s) of the other side)")
+    joints = place_in_camera(hand, camera)
+    timings["hands"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    notes = list(image.notes)
+    backends = {"hands": f"mediapipe ({hand.attempt})", "depth": "given" if depth is not None else "none"}
+    if given_mask is not None:
+        hand_mask = hand_mask_from_keypoints(hand.keypoints2d, given_mask.shape)
+        object_mask, backends["segmentation"] = given_mask & ~hand_mask, "given"
+    else:
+        masks = segment_object_grabcut(image.rgb, hand.keypoints2d)
+        hand_mask, object_mask, backends["segmentation"] = masks.hand, masks.object, masks.source
+    if mask_is_empty(object_mask):
+        from hoikit.perception.segmentation import grasp_region
+
+        object_mask = grasp_region(hand.keypoints2d, hand_mask)
+        notes.append("object segmentation found nothing; using the region the grasp encloses")
+    timings["segmentation"] = time.perf_counter() - t0
+    side = hand.side if (options.hand in ("left", "right") or hand.side_score >= options.side_confidence) else "auto"
+    return ImageInputs(image.rgb, camera, hand.keypoints2d, joints, side, hand_mask, object_mask, depth, str(photo), notes, backends, timings)
+
+
+# ------------------------------------------------------------------------------ end to end
+@dataclass(frozen=True)
+class Models:
+    """The model members in use: shape generator and hand model (loaded once per batch)."""
+
+    generator: object
+    hand: object
+
+    @classmethod
+    def load(cls, hunyuan: Path | None = None, mano: Path | None = None, weights: Path | None = None) -> "Models":
+        from hoikit.hand import load_hand_model
+
+        if hunyuan is not None:
+            from hoikit.shape.hunyuan import HunyuanGenerator
+
+            gen = HunyuanGenerator.load(hunyuan)
+        else:
+            from hoikit.shape.small.generator import HoikitSmall
+
+            gen = HoikitSmall.load(weights)
+        return cls(gen, load_hand_model(mano))
+
+
+def pictures(rgb: np.ndarray, recon: Reconstruction) -> dict[str, np.ndarray]:
+    """overlay.png and views.png of a reconstruction."""
+    from hoikit.render.overlay import overlay, views
+
+    return {"overlay.png": overlay(rgb, recon), "views.png": views(recon)}
+
+
+def reconstruct_image(
+    photo: str | Path,
+    out_dir: str | Path | None = None,
+    config: ImageConfig | None = None,
+    options: PerceptionOptions = PerceptionOptions(),
+    models: Models | None = None,
+) -> Reconstruction:
+    """One photo → hand + object (camera frame, metres); writes the result folder when ``out_dir``.
+
+    Example::
+
+        import hoikit
+        rec = hoikit.reconstruct_image("photo.jpg", "out/photo")
+        rec.object.vertices, rec.hand.joints
+    """
+    from hoikit.io.bundle import write_bundle
+
+    cfg = config or ImageConfig()
+    models = models or Models.load()
+    inputs = perceive(photo, options)
+    recon = reconstruct(inputs, models.generator, models.hand, cfg)
+    if out_dir is not None:
+        t0 = time.perf_counter()
+        write_bundle(out_dir, recon, pictures(inputs.rgb, recon))
+        recon.timings["write"] = time.perf_counter() - t0
+    return recon
