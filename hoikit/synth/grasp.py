@@ -61,7 +61,6 @@ from hoikit.synth.threads import single_threaded
 from hoikit.types import CM, FINGERS, FINGERTIPS, M_TO_CM, MM, Sim3
 
 GraspKind = Literal["power", "precision", "palm"]
-GRASP_KINDS: tuple[str, ...] = ("power", "precision", "palm")
 
 # ----------------------------------------------------------------------------- contact
 CONTACT_GAP_M = 1.0 * MM  # a link "touches" at this clearance: above the ball dips and mesh/SDF error
