@@ -248,6 +248,56 @@ class BenchPriorCommand:
         return _bench_done(result, self.out, self.json, "hoikit bench prior")
 
 
+def _one_thread_per_process() -> None:
+    """Synthesis runs one sample per process: more threads only wait on each other on a small
+    busy machine (numpy's OpenBLAS is the worst), and ``--workers`` uses the other cores. Must run
+    before numpy is first imported; explicit settings in the environment win."""
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+    import torch
+
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+
+
+def _synth_objects(objects: str) -> str:
+    """``--objects`` checked against the data present: "all" falls back to the procedural families
+    (with a warning) when the YCB models are absent; "ycb" alone is then an error."""
+    from hoikit.errors import InputError
+    from hoikit.synth.ycb import default_root, ycb_names
+
+    if objects == "procedural" or ycb_names():
+        return objects
+    if objects == "ycb":
+        raise InputError(f"--objects ycb: no YCB models found under {default_root()} (set HOIKIT_REALDATA)")
+    _say(f"hoikit: warning: no YCB models under {default_root()}; using the procedural families only")
+    return "procedural"
+
+
+@dataclass
+class BenchSynthCommand:
+    """Time `hoikit synth` (single images, one process) and score the grasps of the samples made."""
+
+    n: int = 20
+    """Samples timed (after one warm-up sample)."""
+    seed: int = 12345
+    size: tuple[int, int] = (512, 512)
+    """Image width and height."""
+    objects: Literal["procedural", "ycb", "all"] = "all"
+    quality: bool = True
+    """Also score the written samples (IV, fingertip contact, hidden share; not timed)."""
+    json: bool = False
+    """Print one JSON object instead of a table."""
+    out: Path = Path("bench-results/synth.json")
+    """Where the JSON results are also written."""
+
+    def run(self) -> int:
+        _one_thread_per_process()
+        from hoikit.bench.synth import bench_synth
+
+        result = bench_synth(self.n, self.seed, self.size, _synth_objects(self.objects), self.quality)
+        return _bench_done(result, self.out, self.json, "hoikit bench synth")
+
+
 @dataclass
 class BenchCommand:
     """Benchmarks: quality figures and timings, printed and written as JSON with the machine."""
@@ -256,10 +306,53 @@ class BenchCommand:
         Annotated[BenchMetricsCommand, tyro.conf.subcommand("metrics")],
         Annotated[BenchRenderCommand, tyro.conf.subcommand("render")],
         Annotated[BenchPriorCommand, tyro.conf.subcommand("prior")],
+        Annotated[BenchSynthCommand, tyro.conf.subcommand("synth")],
     ]
 
     def run(self) -> int:
         return self.what.run()
+
+
+@dataclass
+class SynthCommand:
+    """Write a synthetic hand-object benchmark with exact ground truth (format: docs/synth-format.md)."""
+
+    n: int = 100
+    """Number of samples."""
+    seed: int = 0
+    """Run seed: the same seed writes the same files."""
+    out: Path = Path("synth")
+    """Output folder (index.json and one folder per sample)."""
+    video: bool = False
+    """Write clips (frames/, masks_*/, depth/ and per-frame ground truth) instead of single images."""
+    frames: int = 24
+    """Frames per clip (with --video)."""
+    objects: Literal["procedural", "ycb", "all"] = "all"
+    """Object families: the procedural ones, the real YCB models (held out), or both."""
+    size: Optional[tuple[int, int]] = None
+    """Image width and height (default 512 512, or 640 480 with --video)."""
+    normals: bool = False
+    """Also write camera-frame normal maps (normals.png; 8-bit)."""
+    workers: int = 1
+    """Processes (samples are independent; the output does not depend on this)."""
+    quiet: bool = False
+    """No per-sample progress lines."""
+
+    def run(self) -> int:
+        _one_thread_per_process()
+        from hoikit.errors import InputError
+        from hoikit.synth.writer import SynthSettings, print_progress, write_dataset
+
+        settings = SynthSettings(self.n, self.seed, self.video, self.frames, _synth_objects(self.objects), self.size, self.normals)
+        try:
+            settings.check()
+        except ValueError as e:
+            raise InputError(str(e)) from None
+        if self.workers < 1:
+            raise InputError(f"--workers must be at least 1, got {self.workers}")
+        result = write_dataset(self.out, settings, self.workers, None if self.quiet else print_progress)
+        print(f"wrote {len(result.ids)} samples to {result.out}" + (f" ({len(result.failures)} failed)" if result.failures else ""))
+        return 0 if result.ids or not self.n else 1
 
 
 @dataclass
@@ -298,6 +391,7 @@ COMMANDS = {
     "image": ImageCommand,
     "metrics": MetricsCommand,
     "demo": DemoCommand,
+    "synth": SynthCommand,
     "bench": BenchCommand,
     "train-prior": TrainPriorCommand,
 }
