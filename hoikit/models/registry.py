@@ -340,3 +340,28 @@ def load_backend(role: str, config: ModelsConfig | None = None, env: Mapping[str
         raise MissingCheckpointError(missing_message(status.checkpoint))
     path = status.checkpoint.path if status.checkpoint is not None else None
     return _resolve_attr(m.loader)(path)
+
+
+def format_report(report: dict) -> str:
+    """``hoikit models`` as text: per role, the member in use, then each member and why it is unavailable."""
+    lines = [
+        f"HOIKIT_MODELS: {report['hoikit_models'] or '(not set)'}",
+        f"Hugging Face cache: {report['hf_hub_cache']}",
+    ]
+    for role in report["roles"]:
+        lines.append("")
+        lines.append(f"{role['role']}: in use {role['in_use']} (default {role['default']})")
+        for m in role["members"]:
+            state = "available" if m["available"] else "unavailable"
+            lines.append(f"  {m['name']:<14} {m['kind']:<8} {state:<11} {m['licence']}")
+            for reason in m["reasons"]:
+                if not reason.startswith(m.get("checkpoint", {}).get("what", "\0")):
+                    lines.append(f"      - {reason}")
+            ckpt = m.get("checkpoint")
+            if ckpt:
+                if ckpt["found"]:
+                    lines.append(f"      checkpoint: {ckpt['found']}")
+                else:
+                    lines.append(f"      - {ckpt['what']} not found ({ckpt['flag']} PATH); looked in:")
+                    lines.extend(f"          {p['source']}: {p['path']}" for p in ckpt["looked"])
+    return "\n".join(lines)
