@@ -73,6 +73,13 @@ def as_prompt(p: PromptLike) -> Prompt:
     raise ValueError(f"a prompt is a box (x0, y0, x1, y1) or (N, 2) points, got shape {a.shape}")
 
 
+def grow_box(box: tuple[float, float, float, float], frac: float) -> tuple[float, float, float, float]:
+    """The box grown by ``frac`` × its width/height on every side."""
+    x0, y0, x1, y1 = box
+    gx, gy = frac * (x1 - x0), frac * (y1 - y0)
+    return x0 - gx, y0 - gy, x1 + gx, y1 + gy
+
+
 def mask_box(mask: np.ndarray) -> tuple[float, float, float, float] | None:
     """(x0, y0, x1, y1) pixel box around a (H, W) bool mask (None when empty)."""
     ys, xs = np.nonzero(mask)
@@ -194,6 +201,7 @@ class GrabCutSegmenter:
     """
 
     keypoints2d: np.ndarray | None = None  # (21, 2) pixels of the holding hand, frame 0 only
+    track_margin: float = 0.2  # the next frame's box: this frame's mask box grown by this (motion)
     name: str = "grabcut"
 
     @classmethod
@@ -215,11 +223,13 @@ class GrabCutSegmenter:
         return obj
 
     def segment_video(self, frames: Sequence[np.ndarray], first_frame_prompt: PromptLike) -> list[np.ndarray]:
+        if len(frames) == 0:
+            return []
         masks = [self.segment(frames[0], first_frame_prompt)]
         box = mask_box(masks[0]) or as_prompt(first_frame_prompt).bounding_box()
         tracker = GrabCutSegmenter(name=self.name)  # hand keypoints belong to frame 0 only
         for frame in frames[1:]:
-            masks.append(tracker.segment(frame, Prompt(box=box)))
+            masks.append(tracker.segment(frame, Prompt(box=grow_box(box, self.track_margin))))
             box = mask_box(masks[-1]) or box
         return masks
 

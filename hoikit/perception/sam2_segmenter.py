@@ -1,8 +1,9 @@
 """SAM 2 (``sam2`` on PyPI) behind the :class:`~hoikit.perception.roles.Segmenter` protocol.
 
-Images go through ``SAM2ImagePredictor``; videos through ``SAM2VideoPredictor``, which reads
-frames from a folder of JPEGs (its only in-memory-free input besides an mp4), so hoikit writes the
-frames to a temporary folder at high JPEG quality. The model configuration ships inside the
+One model is built (``build_sam2_video_predictor``) and serves both: images go through
+``SAM2ImagePredictor`` over it, videos through the ``SAM2VideoPredictor`` itself, which reads frames
+from a folder of JPEGs (its only input besides an mp4 file), so hoikit writes the frames to a
+temporary folder at high JPEG quality. The model configuration ships inside the
 ``sam2`` package and is chosen from the checkpoint's file name (``sam2.1_hiera_tiny.pt`` →
 ``configs/sam2.1/sam2.1_hiera_t.yaml``). Runs in float32 on the CPU.
 """
@@ -102,19 +103,8 @@ class Sam2Segmenter:
 
         return import_package("sam2.build_sam")  # torchvision made importable first
 
-    def image_predictor(self) -> Any:
-        if self._image_predictor is None:
-            build = self._sam2()
-            from sam2.sam2_image_predictor import SAM2ImagePredictor
-
-            model = build.build_sam2(self.config, self.checkpoint, device=self.device, hydra_overrides_extra=self.hydra_overrides)
-            predictor = SAM2ImagePredictor(model)
-            # the predictor hard-codes the backbone feature sizes of 1024-pixel inputs (strides 4, 8, 16)
-            predictor._bb_feat_sizes = [(model.image_size // s,) * 2 for s in (4, 8, 16)]
-            self._image_predictor = predictor
-        return self._image_predictor
-
     def video_predictor(self) -> Any:
+        """The SAM 2 model, built once as ``SAM2VideoPredictor`` (a ``SAM2Base``) for both uses."""
         if self._video_predictor is None:
             build = self._sam2()
             predictor = build.build_sam2_video_predictor(
@@ -124,6 +114,19 @@ class Sam2Segmenter:
             predictor.fill_hole_area = 0
             self._video_predictor = predictor
         return self._video_predictor
+
+    def image_predictor(self) -> Any:
+        """``SAM2ImagePredictor`` over the same model (image prompts use only the shared encoder,
+        prompt encoder and mask decoder, so one checkpoint load serves both)."""
+        if self._image_predictor is None:
+            model = self.video_predictor()
+            from sam2.sam2_image_predictor import SAM2ImagePredictor
+
+            predictor = SAM2ImagePredictor(model)
+            # the predictor hard-codes the backbone feature sizes of 1024-pixel inputs (strides 4, 8, 16)
+            predictor._bb_feat_sizes = [(model.image_size // s,) * 2 for s in (4, 8, 16)]
+            self._image_predictor = predictor
+        return self._image_predictor
 
     def segment(self, rgb: np.ndarray, prompt: PromptLike) -> np.ndarray:
         """(H, W) bool. One click asks SAM 2 for three candidates and keeps the best-scored one
