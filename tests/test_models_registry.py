@@ -242,4 +242,14 @@ def test_torchvision_importable_when_installed():
 
     out = tv.transforms.Normalize([0.5] * 3, [0.25] * 3)(torch.full((3, 2, 2), 0.75))
     assert torch.allclose(out, torch.ones(3, 2, 2))
-    assert torchvision_has_ops() in (True, False)
+    st = package_status("torchvision")
+    assert st.ok and (st.note != "") == (torchvision_has_ops() is False)
+
+
+def test_help_lists_models():
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-m", "hoikit", "models", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0
+    for flag in ("--json", "--sam2", "--hunyuan", "--flux-kontext", "--segmentation", "--no-import-check"):
+        assert flag in out.stdout, flag

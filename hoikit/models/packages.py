@@ -30,15 +30,17 @@ _UNGUARDED_OPS = (
 
 @dataclass(frozen=True)
 class PackageStatus:
-    """``ok``: importable; otherwise ``reason`` says why not (one line)."""
+    """``ok``: importable; otherwise ``reason`` says why not (one line). ``note``: worth knowing
+    even when it imports."""
 
     name: str
     ok: bool
     reason: str = ""
     version: str | None = None
+    note: str = ""
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "ok": self.ok, "reason": self.reason, "version": self.version}
+        return {"name": self.name, "ok": self.ok, "reason": self.reason, "version": self.version, "note": self.note}
 
 
 def _import_torchvision() -> ModuleType:
@@ -98,4 +100,7 @@ def package_status(name: str, extra: str | None = None, import_check: bool = Tru
         except Exception as e:  # any failure here is a reason to report, not to crash `hoikit models`
             msg = str(e).splitlines()[0] if str(e) else ""
             return PackageStatus(name, False, f"package '{name}' is installed but fails to import: {type(e).__name__}: {msg}")
-    return PackageStatus(name, True, "", _version(name))
+    note = ""
+    if name == "torchvision" and torchvision_has_ops() is False:
+        note = "compiled operators unavailable (a CUDA build next to CPU torch): pure-Python parts only"
+    return PackageStatus(name, True, "", _version(name), note)

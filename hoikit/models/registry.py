@@ -354,6 +354,9 @@ def format_report(report: dict) -> str:
         for m in role["members"]:
             state = "available" if m["available"] else "unavailable"
             lines.append(f"  {m['name']:<14} {m['kind']:<8} {state:<11} {m['licence']}")
+            for p in m["packages"]:
+                if p.get("note"):
+                    lines.append(f"      note: {p['name']} {p['version']}: {p['note']}")
             for reason in m["reasons"]:
                 if not reason.startswith(m.get("checkpoint", {}).get("what", "\0")):
                     lines.append(f"      - {reason}")

@@ -8,7 +8,6 @@ Images are (H, W, 3) uint8 RGB; masks (H, W) bool; pixel coordinates follow :mod
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, Sequence, Union, runtime_checkable
@@ -286,8 +285,3 @@ class OpenCVInpainter:
         from hoikit.perception.inpainting import inpaint_hand_opencv
 
         return inpaint_hand_opencv(rgb, hand_mask, object_mask).rgb
-
-
-def checkpoint_str(path: str | os.PathLike) -> str:
-    """A path as the string the libraries want (``~`` expanded)."""
-    return str(Path(path).expanduser())
