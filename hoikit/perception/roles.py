@@ -165,6 +165,9 @@ def mediapipe_hands(checkpoint: Path | None = None):
     return MediaPipeHands()
 
 
+GRABCUT_SEED = 0
+
+
 def grabcut_rect(rgb: np.ndarray, prompt: Prompt, iterations: int = 5, margin: float = 0.1) -> np.ndarray:
     """(H, W) bool: GrabCut initialised from the prompt's box; clicked points are hard seeds."""
     import cv2
@@ -182,6 +185,9 @@ def grabcut_rect(rgb: np.ndarray, prompt: Prompt, iterations: int = 5, margin: f
     if (labels == cv2.GC_BGD).all() or not (labels == cv2.GC_BGD).any():
         return np.isin(labels, (cv2.GC_FGD, cv2.GC_PR_FGD))  # no background to learn from
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    # GrabCut's k-means start draws from OpenCV's process-wide RNG: seed it so that a mask depends
+    # on its input only, not on whatever used that RNG before
+    cv2.setRNGSeed(GRABCUT_SEED)
     try:
         cv2.grabCut(np.ascontiguousarray(rgb[..., ::-1]), labels, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK)
     except cv2.error:  # degenerate colour models (a flat image): keep the seed
