@@ -7,6 +7,10 @@ PIP    := $(PY) -m pip
 # wheel locally).  On a laptop: make install TORCH_INDEX=https://download.pytorch.org/whl/cpu
 TORCH_INDEX ?=
 TORCH_VERSION := 2.13.0
+TORCHVISION_VERSION := 0.28.0
+# 1 = also install the adapter libraries (hoikit[adapters]: SAM 2, transformers, diffusers, hy3dgen)
+# so that their tests run on tiny random models; 0 = the embedded defaults only.
+ADAPTERS ?= 1
 STAMP  := $(VENV)/.hoikit-installed
 
 .PHONY: install demo test test-all bench clean
@@ -18,7 +22,19 @@ $(STAMP): pyproject.toml constraints.txt
 	# CPU PyTorch first, and only when the venv has none: a plain `torch` pulls a CUDA build.
 	$(PY) -c "import torch" 2>/dev/null || \
 	  $(PIP) install --no-cache-dir $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) torch==$(TORCH_VERSION)
+ifeq ($(ADAPTERS),1)
+	# torchvision from the same index as torch (PyPI's is a CUDA build; see hoikit/models/packages.py)
+	$(PIP) install -c constraints.txt $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) torch==$(TORCH_VERSION) torchvision==$(TORCHVISION_VERSION)
+	# SAM 2 is a source distribution whose build imports torch: build it against the CPU torch
+	# above (an isolated build would fetch another torch), without its optional CUDA extension.
+	SAM2_BUILD_CUDA=0 $(PIP) install --no-build-isolation -c constraints.txt torch==$(TORCH_VERSION) sam2
+	# hy3dgen's declared requirements are a web UI stack + opencv-python (clashes with mediapipe's
+	# opencv-contrib-python); the `hunyuan` extra lists what its shape generator really imports.
+	$(PIP) install --no-deps -c constraints.txt hy3dgen
+	$(PIP) install -c constraints.txt -e ".[dev,adapters]"
+else
 	$(PIP) install -c constraints.txt -e ".[dev]"
+endif
 	touch $(STAMP)
 
 demo: install

@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import sys
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Literal, Optional, Union
 
 import tyro
 
 from hoikit.errors import HoikitError, InputError
+from hoikit.models.registry import ModelsConfig
 
 
 def _say(line: str) -> None:
@@ -387,6 +388,30 @@ class TrainPriorCommand:
         return 0
 
 
+@dataclass
+class ModelsCommand:
+    """List every role, the member in use, which members are available and why not, and where each
+    adapter looked for its checkpoint (flag, $HOIKIT_MODELS, Hugging Face cache). Never downloads."""
+
+    models: ModelsConfig = field(default_factory=ModelsConfig)
+    json: bool = False
+    """Print one JSON object instead of text."""
+    import_check: bool = True
+    """Import each installed optional package to prove it loads (slower: transformers, diffusers …)."""
+
+    def run(self) -> int:
+        from hoikit.models.registry import format_report, registry_report
+
+        report = registry_report(self.models, import_check=self.import_check)
+        if self.json:
+            from hoikit.io.results import dumps
+
+            print(dumps(report))
+        else:
+            print(format_report(report))
+        return 0
+
+
 COMMANDS = {
     "image": ImageCommand,
     "metrics": MetricsCommand,
@@ -394,6 +419,7 @@ COMMANDS = {
     "synth": SynthCommand,
     "bench": BenchCommand,
     "train-prior": TrainPriorCommand,
+    "models": ModelsCommand,
 }
 
 
