@@ -300,6 +300,31 @@ class BenchSynthCommand:
 
 
 @dataclass
+class BenchImageCommand:
+    """Score the single-image method on a synthetic set (`hoikit synth`): full method and, with
+    --ablations, FollowMyHold's Table 2 variants; perception inputs are the ground truth + noise."""
+
+    synth: Path
+    """A folder written by `hoikit synth` (single images)."""
+    n: Optional[int] = None
+    """Use the first N samples (default: all)."""
+    preset: Literal["fast", "paper"] = "fast"
+    ablations: bool = False
+    """Also run every ablation of FollowMyHold Table 2."""
+    inputs: Literal["rgb", "rgbd"] = "rgb"
+    """Photo only, or photo + the true depth map as partial geometry."""
+    seed: int = 0
+    json: bool = False
+    out: Path = Path("bench-results/image.json")
+
+    def run(self) -> int:
+        from hoikit.bench.image import bench_image
+
+        result = bench_image(str(self.synth), self.n, self.preset, self.ablations, self.inputs, self.seed)
+        return _bench_done(result, self.out, self.json, f"hoikit bench image ({self.inputs})")
+
+
+@dataclass
 class BenchCommand:
     """Benchmarks: quality figures and timings, printed and written as JSON with the machine."""
 
@@ -308,6 +333,7 @@ class BenchCommand:
         Annotated[BenchRenderCommand, tyro.conf.subcommand("render")],
         Annotated[BenchPriorCommand, tyro.conf.subcommand("prior")],
         Annotated[BenchSynthCommand, tyro.conf.subcommand("synth")],
+        Annotated[BenchImageCommand, tyro.conf.subcommand("image")],
     ]
 
     def run(self) -> int:
