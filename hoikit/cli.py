@@ -25,9 +25,11 @@ def _print_table(title: str, values: dict) -> None:
 
     table = Table(title=title, show_header=False)
     for k, v in values.items():
-        if isinstance(v, (dict, list)):
-            continue
-        table.add_row(k, f"{v:.4g}" if isinstance(v, float) else str(v))
+        # one level of nesting (a benchmark's variants) becomes "variant.key" rows
+        rows = [(f"{k}.{kk}", vv) for kk, vv in v.items()] if isinstance(v, dict) and k != "machine" else [(k, v)]
+        for name, val in rows:
+            if not isinstance(val, (dict, list)):
+                table.add_row(name, f"{val:.4g}" if isinstance(val, float) else str(val))
     Console().print(table)
 
 
@@ -314,13 +316,16 @@ class BenchImageCommand:
     inputs: Literal["rgb", "rgbd"] = "rgb"
     """Photo only, or photo + the true depth map as partial geometry."""
     seed: int = 0
+    weights: Optional[Path] = None
+    """hoikit-small weights (default: the shipped ones)."""
     json: bool = False
     out: Path = Path("bench-results/image.json")
 
     def run(self) -> int:
         from hoikit.bench.image import bench_image
 
-        result = bench_image(str(self.synth), self.n, self.preset, self.ablations, self.inputs, self.seed)
+        weights = str(self.weights) if self.weights else None
+        result = bench_image(str(self.synth), self.n, self.preset, self.ablations, self.inputs, self.seed, weights)
         return _bench_done(result, self.out, self.json, f"hoikit bench image ({self.inputs})")
 
 

@@ -13,6 +13,7 @@ F@5, F@10, IV median (cm³), RR and seconds per image. A sample whose run fails 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from dataclasses import replace
 from typing import Any, Literal
 
@@ -84,14 +85,15 @@ def run_variant(samples, models: Models, cfg: ImageConfig, inputs: Inputs, seed:
 
 
 def bench_image(
-    synth_dir: str, n: int | None = None, preset_name: str = "fast", ablations: bool = False, inputs: Inputs = "rgb", seed: int = 0
+    synth_dir: str, n: int | None = None, preset_name: str = "fast", ablations: bool = False, inputs: Inputs = "rgb", seed: int = 0,
+    weights: str | None = None,
 ) -> dict[str, Any]:
     """Score ``full`` (and with ``ablations`` every variant) on the first ``n`` samples of a synthetic set."""
     from hoikit.eval.datasets import SynthDataset
 
     ds = SynthDataset(synth_dir)
     samples = [ds[i] for i in range(len(ds) if n is None else min(n, len(ds)))]
-    models = Models.load()
+    models = Models.load(weights=Path(weights) if weights else None)
     base = replace(preset(preset_name), seed=seed)
     variants = ABLATIONS if ablations else ("full",)
     out: dict[str, Any] = {}
