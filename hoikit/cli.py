@@ -184,15 +184,18 @@ class ImageCommand:
 
 @dataclass
 class DemoCommand:
-    """Run hoikit on its bundled example and write the results."""
+    """Reconstruct the bundled example photo (embedded defaults) and score it against its true object mesh."""
 
     out: Path = Path("out/demo")
     """Output folder."""
+    preset: Literal["fast", "paper"] = "fast"
+    weights: Optional[Path] = None
+    """hoikit-small weights (default: the shipped ones)."""
 
     def run(self) -> int:
         from hoikit.demo import run_demo
 
-        return run_demo(self.out)
+        return run_demo(self.out, self.preset, self.weights)
 
 
 @dataclass
