@@ -97,6 +97,18 @@ class MetricsCommand:
         return 0
 
 
+def _with_explicit_members(config: ModelsConfig) -> ModelsConfig:
+    """A checkpoint flag picks its adapter: `--sam2 CKPT` alone means `--segmentation sam2`."""
+    from dataclasses import replace
+
+    picks = {"sam2": ("segmentation", "sam2"), "moge": ("depth", "moge-2"), "flux_kontext": ("inpainting", "flux-kontext"),
+             "hunyuan": ("shape", "hunyuan3d-2"), "dinov2": ("features", "dinov2")}  # fmt: skip
+    default = ModelsConfig()
+    changes = {role: name for flag, (role, name) in picks.items()
+               if getattr(config, flag) is not None and getattr(config, role) == getattr(default, role)}  # fmt: skip
+    return replace(config, **changes)
+
+
 @dataclass
 class ImageCommand:
     """Reconstruct the hand and the object it holds from photos (FollowMyHold, on the CPU).
@@ -124,8 +136,14 @@ class ImageCommand:
     """The photo is mirrored (a selfie)."""
     mano: Optional[Path] = None
     """MANO_RIGHT.pkl: use MANO instead of hoikit's hand model (or set HOIKIT_MANO)."""
+    sam2: Optional[Path] = None
+    """SAM 2.1 checkpoint (.pt): segment the object with SAM 2 instead of GrabCut."""
+    moge: Optional[Path] = None
+    """MoGe-2 model.pt: partial geometry from the photo when no --depth is given."""
+    flux: Optional[Path] = None
+    """FLUX.1 Kontext diffusers folder: remove the hand with it instead of OpenCV."""
     hunyuan: Optional[Path] = None
-    """Hunyuan3D-2 checkpoint file or folder: use it instead of hoikit-small."""
+    """Hunyuan3D-2 folder or .safetensors: use it instead of hoikit-small."""
     seed: int = 0
     no_guidance: bool = False
     """Ablation: sample the shape first, then optimise the transforms."""
@@ -162,11 +180,12 @@ class ImageCommand:
         if single and not inputs[0].exists():
             raise InputError(f"{inputs[0]}: no such file")
         options = PerceptionOptions(self.hand, self.fx, self.fy, self.cx, self.cy, self.object_mask, self.depth, self.mirrored)
-        models = Models.load(self.hunyuan, self.mano)
+        models = Models.load(_with_explicit_members(ModelsConfig(
+            hunyuan=self.hunyuan, sam2=self.sam2, moge=self.moge, flux_kontext=self.flux, mano=self.mano)))
 
         def one(photo: Path, out_dir: Path) -> dict:
-            inp = perceive(photo, options)
-            recon = reconstruct(inp, models.generator, models.hand, cfg)
+            inp = perceive(photo, options, models=models)
+            recon = reconstruct(inp, models.generator, models.hand, cfg, models.inpainter)
             write_bundle(out_dir, recon, pictures(inp.rgb, recon))
             return {"warnings": recon.warnings, "total_s": round(recon.timings.get("total", 0.0), 2)}
 

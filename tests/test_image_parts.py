@@ -108,3 +108,59 @@ def test_batch_never_stops_and_counts(tmp_path):
     assert BatchResult([{"status": "failed", "exit_code": 2}]).exit_code() == 2
     with pytest.raises(InputError):
         expand_inputs([str(tmp_path / "*.nothing")])
+
+
+# ------------------------------------------------------------------- adapters in the pipeline
+def _demo_photo():
+    from hoikit.demo import example_path
+
+    return example_path("demo_photo.jpg")
+
+
+def test_grasp_prompt_points_into_the_grasp():
+    from hoikit.image.pipeline import grasp_prompt
+    from hoikit.perception.segmentation import grasp_region, hand_mask_from_keypoints
+
+    # a curled right hand: fingertips and thumb tip around (100, 100)
+    rng = np.random.default_rng(0)
+    kp = np.array([[60, 160], [80, 150], [95, 135], [105, 118], [110, 105],
+                   [70, 110], [85, 80], [105, 75], [118, 90],
+                   [75, 115], [92, 84], [112, 80], [124, 96],
+                   [80, 122], [98, 92], [117, 88], [128, 104],
+                   [86, 130], [102, 104], [118, 100], [128, 112]], float)  # fmt: skip
+    kp += rng.normal(scale=0.3, size=kp.shape)
+    hand = hand_mask_from_keypoints(kp, (200, 200))
+    p = grasp_prompt(kp, hand)
+    assert list(p.labels) == [1, 0, 0]
+    np.testing.assert_allclose(p.points[1], kp[0])  # the wrist is a negative
+    region = grasp_region(kp, hand)
+    ys, xs = np.nonzero(region)
+    np.testing.assert_allclose(p.points[0], [xs.mean(), ys.mean()])
+    x0, y0, x1, y1 = p.box
+    assert x0 < kp[:, 0].min() and y0 < kp[:, 1].min() and x1 > kp[:, 0].max() and y1 > kp[:, 1].max()
+
+
+def test_perceive_uses_a_segmenter_adapter_through_its_protocol():
+    """The adapter path of `perceive` with the embedded GrabCut behind the Segmenter protocol: the
+    mask comes from the adapter (named in backends) and excludes the hand."""
+    from hoikit.image.pipeline import Models, perceive
+    from hoikit.perception.roles import GrabCutSegmenter
+
+    seg = GrabCutSegmenter(name="grabcut-prompted")  # prompt-only GrabCut: not the default's path
+    inputs = perceive(_demo_photo(), models=Models(None, None, segmenter=seg))
+    assert inputs.backends["segmentation"] == "grabcut-prompted"
+    assert inputs.object_mask.sum() > 500
+    assert not (inputs.object_mask & inputs.hand_mask).any()
+    default = perceive(_demo_photo())
+    iou = (inputs.object_mask & default.object_mask).sum() / (inputs.object_mask | default.object_mask).sum()
+    assert iou > 0.3  # both find the held object
+
+
+def test_image_with_a_missing_adapter_checkpoint_says_where_it_looked(tmp_path, capsys):
+    from hoikit.cli import main
+
+    missing = tmp_path / "sam2.1_hiera_tiny.pt"
+    rc = main(["image", str(_demo_photo()), "-o", str(tmp_path / "out"), "--sam2", str(missing)])
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    assert "sam2" in err.lower()

@@ -104,8 +104,9 @@ def _object_mesh(gen, latent: torch.Tensor, res: int) -> trimesh.Trimesh | None:
     return max(parts, key=lambda m: len(m.faces)) if len(parts) > 1 else mesh
 
 
-def reconstruct(inputs: ImageInputs, gen, hand_model, cfg: ImageConfig = ImageConfig()) -> Reconstruction:
-    """Run the method on perception inputs (see :class:`ImageInputs`)."""
+def reconstruct(inputs: ImageInputs, gen, hand_model, cfg: ImageConfig = ImageConfig(), inpainter=None) -> Reconstruction:
+    """Run the method on perception inputs (see :class:`ImageInputs`); ``inpainter`` (an
+    :class:`hoikit.perception.roles.Inpainter`, e.g. FLUX.1 Kontext) replaces OpenCV's hand removal."""
     from hoikit.io.depth import backproject
 
     t_all = time.perf_counter()
@@ -117,7 +118,13 @@ def reconstruct(inputs: ImageInputs, gen, hand_model, cfg: ImageConfig = ImageCo
     hand, hand_est, residual = fit_hand(hand_model, inputs.joints3d, inputs.side)
     hand_est.keypoints2d = inputs.keypoints2d
     timings["hand_fit"] = time.perf_counter() - t0
-    cues = build_cues(inputs.rgb, inputs.camera, inputs.keypoints2d, inputs.hand_mask, inputs.object_mask, cfg.crop_px, inputs.depth)
+    inpainted = None
+    if inpainter is not None:
+        from hoikit.perception.inpainting import InpaintResult, amodal_object_mask
+
+        rgb = inpainter.inpaint(inputs.rgb, inputs.hand_mask, inputs.object_mask)
+        inpainted = InpaintResult(rgb, amodal_object_mask(inputs.object_mask, inputs.hand_mask), inpainter.name)
+    cues = build_cues(inputs.rgb, inputs.camera, inputs.keypoints2d, inputs.hand_mask, inputs.object_mask, cfg.crop_px, inputs.depth, inpainted)
     object_cloud = None
     if inputs.depth is not None:  # two-step ICP, step 2 first: the hand onto its partial cloud
         K = inputs.camera.K
@@ -179,9 +186,10 @@ class PerceptionOptions:
     side_confidence: float = 0.8  # below this MediaPipe handedness score the fit picks the side
 
 
-def perceive(photo: str | Path, options: PerceptionOptions = PerceptionOptions(), detector=None) -> ImageInputs:
-    """Embedded perception of one photo: image + intrinsics, MediaPipe hand (with retries) placed by
-    PnP, object mask (given, else GrabCut seeded from the grasp), optional depth.
+def perceive(photo: str | Path, options: PerceptionOptions = PerceptionOptions(), detector=None, models: "Models | None" = None) -> ImageInputs:
+    """Perception of one photo: image + intrinsics, MediaPipe hand (with retries) placed by PnP,
+    object mask (given, else ``models.segmenter`` prompted by the grasp, else GrabCut seeded from
+    the grasp), depth (given, else ``models.geometry`` such as MoGe-2, else none).
 
     Raises:
         InputError: unreadable image / mask / depth (exit 2).
@@ -216,9 +224,16 @@ def perceive(photo: str | Path, options: PerceptionOptions = PerceptionOptions()
     if given_mask is not None:
         hand_mask = hand_mask_from_keypoints(hand.keypoints2d, given_mask.shape)
         object_mask, backends["segmentation"] = given_mask & ~hand_mask, "given"
+    elif models is not None and models.segmenter is not None:
+        hand_mask = hand_mask_from_keypoints(hand.keypoints2d, image.rgb.shape[:2])
+        object_mask = models.segmenter.segment(image.rgb, grasp_prompt(hand.keypoints2d, hand_mask)) & ~hand_mask
+        backends["segmentation"] = models.segmenter.name
     else:
         masks = segment_object_grabcut(image.rgb, hand.keypoints2d)
         hand_mask, object_mask, backends["segmentation"] = masks.hand, masks.object, masks.source
+    if depth is None and models is not None and models.geometry is not None:
+        depth = _depth_at(models.geometry.estimate(image.rgb).depth, image.size)
+        backends["depth"] = models.geometry.name
     if mask_is_empty(object_mask):
         from hoikit.perception.segmentation import grasp_region
 
@@ -229,27 +244,64 @@ def perceive(photo: str | Path, options: PerceptionOptions = PerceptionOptions()
     return ImageInputs(image.rgb, camera, hand.keypoints2d, joints, side, hand_mask, object_mask, depth, str(photo), notes, backends, timings)
 
 
+def grasp_prompt(keypoints2d: np.ndarray, hand_mask: np.ndarray):
+    """A promptable segmenter's prompt for the held object: positive points in what the grasp
+    encloses (its centroid), negatives on the wrist and the middle knuckle, and a box around the
+    hand grown by half (the object is in or next to the hand)."""
+    from hoikit.perception.roles import Prompt, grow_box
+    from hoikit.perception.segmentation import grasp_region
+
+    region = grasp_region(keypoints2d, hand_mask)
+    ys, xs = np.nonzero(region)
+    centre = np.array([xs.mean(), ys.mean()]) if len(xs) else keypoints2d[[4, 8]].mean(0)
+    pts = np.stack([centre, keypoints2d[0], keypoints2d[9]])
+    (x0, y0), (x1, y1) = keypoints2d.min(0), keypoints2d.max(0)
+    return Prompt(box=grow_box((x0, y0, x1, y1), 0.5), points=pts, labels=np.array([1, 0, 0]))
+
+
+def _depth_at(depth: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """(H, W) depth resized (nearest) to ``size`` = (W, H) when an estimator worked at another size."""
+    import cv2
+
+    if depth.shape[::-1] == tuple(size):
+        return depth
+    return cv2.resize(depth, tuple(size), interpolation=cv2.INTER_NEAREST)
+
+
 # ------------------------------------------------------------------------------ end to end
 @dataclass(frozen=True)
 class Models:
-    """The model members in use: shape generator and hand model (loaded once per batch)."""
+    """The members in use (loaded once per batch): shape generator and hand model, and the
+    optional perception adapters — ``None`` means the embedded default (GrabCut, no/given depth,
+    OpenCV inpainting)."""
 
     generator: object
     hand: object
+    segmenter: object | None = None
+    geometry: object | None = None
+    inpainter: object | None = None
 
     @classmethod
-    def load(cls, hunyuan: Path | None = None, mano: Path | None = None, weights: Path | None = None) -> "Models":
+    def load(cls, config=None, weights: Path | None = None) -> "Models":
+        """Members chosen by a :class:`hoikit.models.registry.ModelsConfig` (default: embedded ones).
+
+        Raises:
+            MissingCheckpointError: an adapter's checkpoint is not on disk (names every place looked).
+        """
         from hoikit.hand import load_hand_model
+        from hoikit.models.registry import ModelsConfig, load_backend
 
-        if hunyuan is not None:
-            from hoikit.shape.hunyuan import HunyuanGenerator
-
-            gen = HunyuanGenerator.load(hunyuan)
-        else:
+        config = config or ModelsConfig()
+        chosen = {role: getattr(config, role) for role in ("segmentation", "depth", "inpainting", "shape")}
+        defaults = {"segmentation": "grabcut", "depth": "depth-file", "inpainting": "opencv-telea", "shape": "hoikit-small"}
+        extra = {role: load_backend(role, config) for role, name in chosen.items() if name != defaults[role] and role != "shape"}
+        if chosen["shape"] == "hoikit-small":
             from hoikit.shape.small.generator import HoikitSmall
 
             gen = HoikitSmall.load(weights)
-        return cls(gen, load_hand_model(mano))
+        else:
+            gen = load_backend("shape", config)
+        return cls(gen, load_hand_model(config.mano), extra.get("segmentation"), extra.get("depth"), extra.get("inpainting"))
 
 
 def pictures(rgb: np.ndarray, recon: Reconstruction) -> dict[str, np.ndarray]:
@@ -278,8 +330,8 @@ def reconstruct_image(
 
     cfg = config or ImageConfig()
     models = models or Models.load()
-    inputs = perceive(photo, options)
-    recon = reconstruct(inputs, models.generator, models.hand, cfg)
+    inputs = perceive(photo, options, models=models)
+    recon = reconstruct(inputs, models.generator, models.hand, cfg, models.inpainter)
     if out_dir is not None:
         t0 = time.perf_counter()
         write_bundle(out_dir, recon, pictures(inputs.rgb, recon))
