@@ -16,10 +16,9 @@ OPENERS: dict[str, tuple[str, str]] = {
     "synth": ("hoikit.eval.loaders.synth", "open_synth"),
     "ho3d": ("hoikit.eval.loaders.ho3d", "open_ho3d"),
     "dexycb": ("hoikit.eval.loaders.dexycb", "open_dexycb"),
-    "oakink": ("hoikit.eval.loaders.oakink", "open_oakink"),
-    "arctic": ("hoikit.eval.loaders.arctic", "open_arctic"),
 }
-KINDS = tuple(OPENERS)
+NOT_YET = ("oakink", "arctic")  # official layouts need MANO (hand joints) and articulated templates
+KINDS = tuple(OPENERS) + NOT_YET
 
 
 def open_dataset(spec: str, split: str | None = None) -> Dataset:
@@ -27,6 +26,8 @@ def open_dataset(spec: str, split: str | None = None) -> Dataset:
     kind, sep, root = spec.partition(":")
     if not sep or kind not in KINDS or not root:
         raise InputError(f"--dataset {spec!r}: expected KIND:DIR with KIND one of {', '.join(KINDS)}")
+    if kind in NOT_YET:
+        raise InputError(f"--dataset {kind}: this loader is not available yet (supported now: {', '.join(OPENERS)})")
     path = Path(root).expanduser()
     if not path.is_dir():
         raise InputError(f"--dataset {spec}: {path} is not a folder")
