@@ -501,6 +501,68 @@ class EvalCommand:
         return 0
 
 
+@dataclass
+class ViewCommand:
+    """Look at a result in 3D in the browser (viser): hand and object meshes, the camera with the
+    photo, contacts coloured by distance; a timeline when DIR holds several results."""
+
+    dir: tyro.conf.Positional[Path]
+    """A result folder, or a folder of them (a `hoikit eval` output, a batch)."""
+    port: int = 8080
+    host: str = "127.0.0.1"
+
+    def run(self) -> int:
+        try:
+            from hoikit.viewer.server import serve
+        except ImportError:
+            raise InputError("hoikit view needs viser: pip install 'hoikit[viewer]'") from None
+        serve(self.dir, self.host, self.port)
+        return 0
+
+
+@dataclass
+class ReportCommand:
+    """Write one static HTML page (offline, no CDN) with the overlay, views, a 3D turntable and the
+    numbers of a result folder or of a `hoikit eval` run."""
+
+    dir: tyro.conf.Positional[Path]
+    """A result folder, a folder of them, or a `hoikit eval` output folder."""
+    out: Annotated[Optional[Path], tyro.conf.arg(aliases=["-o"])] = None
+    """The HTML file (default: DIR/report.html)."""
+    frames: int = 24
+    """Turntable frames per result (0: none, faster)."""
+
+    def run(self) -> int:
+        from hoikit.viewer.report import write_report
+
+        if not self.dir.is_dir():
+            raise InputError(f"{self.dir}: no such folder")
+        print(f"wrote {write_report(self.dir, self.out, self.frames)}")
+        return 0
+
+
+@dataclass
+class DoctorCommand:
+    """Check this installation: versions, threads, and which models and tools can load."""
+
+    json: bool = False
+    """Print one JSON object instead of text."""
+    import_check: bool = False
+    """Also import each optional adapter package (slower)."""
+
+    def run(self) -> int:
+        from hoikit.bench.doctor import doctor_report, format_doctor
+
+        report = doctor_report(self.import_check)
+        if self.json:
+            from hoikit.io.results import dumps
+
+            print(dumps(report))
+        else:
+            print(format_doctor(report))
+        return 0
+
+
 COMMANDS = {
     "image": ImageCommand,
     "metrics": MetricsCommand,
@@ -510,6 +572,9 @@ COMMANDS = {
     "train-prior": TrainPriorCommand,
     "models": ModelsCommand,
     "eval": EvalCommand,
+    "view": ViewCommand,
+    "report": ReportCommand,
+    "doctor": DoctorCommand,
 }
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from hoikit.eval.image_method import ALIGN, F_CURVE_MM
 from hoikit.eval.metrics import aggregate
-from hoikit.io.results import to_jsonable, write_json_atomic
+from hoikit.io.results import to_jsonable, write_json_atomic, write_text_atomic
 
 SCORED = ("cd_cm2", "f5", "f10", "iv_cm3", "mpjpe_mm", "pa_mpjpe_mm", "s")
 # summary.json key → column name (unit and alignment in every one)
@@ -93,20 +93,10 @@ def summary_markdown(summary: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _write_text(path: Path, text: str) -> None:
-    import os
-    import tempfile
-
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
 def write_summary(out: Path, summary: dict[str, Any], records: Sequence[dict]) -> None:
     """summary.json / .csv / .md and samples.csv in ``out`` (each written atomically)."""
     write_json_atomic(out / "summary.json", summary)
-    _write_text(out / "summary.csv", _csv(list(SUMMARY_COLUMNS.values()), [[to_jsonable(summary.get(k)) for k in SUMMARY_COLUMNS]]))
-    _write_text(out / "summary.md", summary_markdown(summary))
+    write_text_atomic(out / "summary.csv", _csv(list(SUMMARY_COLUMNS.values()), [[to_jsonable(summary.get(k)) for k in SUMMARY_COLUMNS]]))
+    write_text_atomic(out / "summary.md", summary_markdown(summary))
     rows = [[to_jsonable(r.get(k)) for k in SAMPLE_COLUMNS] for r in records]
-    _write_text(out / "samples.csv", _csv(list(SAMPLE_COLUMNS.values()), rows))
+    write_text_atomic(out / "samples.csv", _csv(list(SAMPLE_COLUMNS.values()), rows))
