@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, Sequence
+from typing import Any, ClassVar, Protocol, Sequence
 
 import numpy as np
 import trimesh
@@ -42,6 +42,19 @@ class EvalSample:
     joints3d: np.ndarray | None = None
     side: str | None = None
     info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Source:
+    """A dataset split: its root folder and sample ids in order; a subclass names the dataset and
+    reads one sample in ``load`` (the :class:`Dataset` protocol)."""
+
+    root: Path
+    ids: list[str]
+    name: ClassVar[str] = "dataset"
+
+    def load(self, sample_id: str) -> Any:
+        raise NotImplementedError
 
 
 class Dataset(Protocol):

@@ -16,13 +16,12 @@ list is not public offline; this rule is deterministic and documented in docs/ev
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from hoikit.errors import InputError
-from hoikit.eval.loaders.base import EvalSample, camera_from_K, every_nth, image_size, pose_mesh, require, select_split
+from hoikit.eval.loaders.base import EvalSample, Source, camera_from_K, every_nth, image_size, pose_mesh, require, select_split
 from hoikit.eval.loaders.ycb import ycb_model
 
 YCB_CLASSES = (
@@ -55,11 +54,10 @@ def intrinsics(root: Path, serial: str) -> np.ndarray:
         raise InputError(f"{root / 'calibration' / 'intrinsics' / f'{serial}_640x480.yml'}: missing color.{e.args[0]}") from None
 
 
-@dataclass
-class DexYCBSource:
-    root: Path
-    ids: list[str]  # "<subject>/<sequence>/<serial>/<frame>"
-    name: str = "dexycb"
+class DexYCBSource(Source):
+    """ids: "<subject>/<sequence>/<serial>/<frame>"."""
+
+    name = "dexycb"
 
     def load(self, sample_id: str) -> EvalSample:
         subject, seq, serial, frame = sample_id.split("/")

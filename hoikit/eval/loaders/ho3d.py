@@ -16,13 +16,12 @@ frame of each; the video protocol subsamples).
 from __future__ import annotations
 
 import pickle
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from hoikit.errors import InputError
-from hoikit.eval.loaders.base import EvalSample, camera_from_K, image_size, pose_mesh, require, select_split
+from hoikit.eval.loaders.base import EvalSample, Source, camera_from_K, image_size, pose_mesh, require, select_split
 from hoikit.eval.loaders.ycb import ycb_model
 
 HOLD_SEQUENCES: tuple[str, ...] = (
@@ -54,11 +53,10 @@ def _models_dir(root: Path) -> Path:
                      f"(or {root / 'YCB_Video_Models' / 'models'})")  # fmt: skip
 
 
-@dataclass
-class HO3DSource:
-    root: Path
-    ids: list[str]  # "<SEQ>/<frame>"
-    name: str = "ho3d"
+class HO3DSource(Source):
+    """ids: "<SEQ>/<frame>"."""
+
+    name = "ho3d"
 
     def load(self, sample_id: str) -> EvalSample:
         seq, frame = sample_id.split("/")

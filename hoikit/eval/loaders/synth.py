@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from hoikit.errors import InputError
 from hoikit.eval.datasets import SynthDataset, SynthImageSample, load_sample
-from hoikit.eval.loaders.base import select_split
+from hoikit.eval.loaders.base import Source, select_split
 
 
-@dataclass
-class SynthSource:
-    root: Path
-    ids: list[str]
-    name: str = "synth"
+class SynthSource(Source):
+    """ids: the sample folder names."""
+
+    name = "synth"
 
     def load(self, sample_id: str) -> SynthImageSample:
         sample = load_sample(self.root / sample_id)
