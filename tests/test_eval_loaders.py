@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 from pathlib import Path
 
@@ -124,6 +125,46 @@ def test_dexycb_missing_data_and_split_files(tmp_path):
 
 
 def test_loaders_not_yet_available_say_so(tmp_path):
-    for kind in ("oakink", "arctic"):
+    for kind in ("arctic",):
         with pytest.raises(InputError, match="not available yet"):
             open_dataset(f"{kind}:{tmp_path}")
+
+
+def oakink_tree(root: Path) -> list[list]:
+    img = root / "image"
+    write_model(img / "obj", "A01001").export(img / "obj" / "A01001.obj")  # a box centred at 0
+    entries = [["A01001_0001_0000/2021-09-26-19-59-58", 0, f, c] for f in (10, 11) for c in (0, 2)]
+    (img / "anno" / "split" / "split0_ho").mkdir(parents=True)
+    (img / "anno" / "seq_all.json").write_text(json.dumps(entries))
+    (img / "anno" / "split" / "split0_ho" / "seq_test.json").write_text(json.dumps(entries[:2]))
+    T = np.eye(4)
+    T[:3, 3] = [0.0, 0.05, 0.5]
+    for e in entries:
+        key = "__".join(str(x) for x in e).replace("/", "__")
+        for sub, value in (("cam_intr", K), ("hand_j", np.full((21, 3), 0.25)), ("obj_transf", T)):
+            (img / "anno" / sub).mkdir(parents=True, exist_ok=True)
+            (img / "anno" / sub / f"{key}.pkl").write_bytes(pickle.dumps(value))
+        cam = ("north_east_color", "south_east_color", "north_west_color", "south_west_color")[e[3]]
+        write_photo(img / "stream_release_v2" / e[0] / f"{cam}_{e[2]}.png")
+    return entries
+
+
+def test_oakink_reads_the_official_layout(tmp_path):
+    entries = oakink_tree(tmp_path)
+    ds = open_dataset(f"oakink:{tmp_path}")
+    assert len(ds.ids) == 4
+    test = open_dataset(f"oakink:{tmp_path}", "test")
+    assert test.ids == ["A01001_0001_0000__2021-09-26-19-59-58__0__10__0", "A01001_0001_0000__2021-09-26-19-59-58__0__10__2"]
+    s = test.load(test.ids[1])
+    assert s.image_path.name == "north_west_color_10.png" and s.info["object"] == "A01001"
+    assert np.allclose(s.camera.K, K) and np.allclose(s.object_mesh.bounding_box.centroid, [0.0, 0.05, 0.5])
+    assert s.joints3d.shape == (21, 3) and open_dataset(f"oakink:{tmp_path}", "followmyhold").ids == test.ids
+    (tmp_path / "image" / "anno" / "hand_j" / f"{test.ids[0]}.pkl").unlink()
+    with pytest.raises(InputError, match="hand_j"):
+        test.load(test.ids[0])
+    assert entries
+
+
+def test_oakink_missing_layout_names_expected_paths(tmp_path):
+    with pytest.raises(InputError, match=r"seq_all\.json"):
+        open_dataset(f"oakink:{tmp_path}")

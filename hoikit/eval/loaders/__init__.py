@@ -16,8 +16,9 @@ OPENERS: dict[str, tuple[str, str]] = {
     "synth": ("hoikit.eval.loaders.synth", "open_synth"),
     "ho3d": ("hoikit.eval.loaders.ho3d", "open_ho3d"),
     "dexycb": ("hoikit.eval.loaders.dexycb", "open_dexycb"),
+    "oakink": ("hoikit.eval.loaders.oakink", "open_oakink"),
 }
-NOT_YET = ("oakink", "arctic")  # official layouts need MANO (hand joints) and articulated templates
+NOT_YET = ("arctic",)  # its ground truth needs MANO (hand joints) and articulated object templates
 KINDS = tuple(OPENERS) + NOT_YET
 
 

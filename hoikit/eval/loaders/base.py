@@ -73,6 +73,17 @@ def require(paths: Sequence[Path], what: str) -> None:
         raise InputError(f"{what}: expected files are missing:\n  {listed}")
 
 
+def read_pickle(path: Path) -> Any:
+    """An annotation pickle (Python 2 ones too); InputError when unreadable."""
+    import pickle
+
+    try:
+        with open(path, "rb") as f:
+            return pickle.load(f, encoding="latin1")
+    except Exception as e:  # a truncated or foreign file
+        raise InputError(f"{path}: not a readable annotation pickle ({type(e).__name__})") from None
+
+
 def pose_mesh(mesh: trimesh.Trimesh, R: np.ndarray, t: np.ndarray, scale: float = 1.0) -> trimesh.Trimesh:
     """``mesh`` (vertices × ``scale``, e.g. mm → m) moved by x′ = R·x + t."""
     v = np.asarray(mesh.vertices, dtype=np.float64) * scale

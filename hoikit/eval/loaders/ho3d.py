@@ -15,13 +15,12 @@ frame of each; the video protocol subsamples).
 
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
 
 import numpy as np
 
 from hoikit.errors import InputError
-from hoikit.eval.loaders.base import EvalSample, Source, camera_from_K, image_size, pose_mesh, require, select_split
+from hoikit.eval.loaders.base import EvalSample, Source, camera_from_K, image_size, pose_mesh, read_pickle, require, select_split
 from hoikit.eval.loaders.ycb import ycb_model
 
 HOLD_SEQUENCES: tuple[str, ...] = (
@@ -32,17 +31,6 @@ HOLD_SEQUENCES: tuple[str, ...] = (
 HO3D_TO_MEDIAPIPE = (0, 13, 14, 15, 16, 1, 2, 3, 17, 4, 5, 6, 18, 10, 11, 12, 19, 7, 8, 9, 20)
 OPENGL_TO_OPENCV = np.diag([1.0, -1.0, -1.0])
 SPLIT_DIR = "train"
-
-
-def read_pickle(path: Path) -> dict:
-    try:
-        with open(path, "rb") as f:
-            data = pickle.load(f, encoding="latin1")
-    except Exception as e:  # a truncated or foreign file
-        raise InputError(f"{path}: not a readable annotation pickle ({type(e).__name__})") from None
-    if not isinstance(data, dict):
-        raise InputError(f"{path}: expected a dict of annotations")
-    return data
 
 
 def _models_dir(root: Path) -> Path:
@@ -64,6 +52,8 @@ class HO3DSource(Source):
         image, meta_path = folder / "rgb" / f"{frame}.jpg", folder / "meta" / f"{frame}.pkl"
         require([image, meta_path], f"HO3D sample {sample_id}")
         meta = read_pickle(meta_path)
+        if not isinstance(meta, dict):
+            raise InputError(f"{meta_path}: expected a dict of annotations")
         missing = [k for k in ("camMat", "objName", "objRot", "objTrans", "handJoints3D") if meta.get(k) is None]
         if missing:
             raise InputError(f"{meta_path}: no {', '.join(missing)} (HO3D's evaluation split has no full ground truth)")
