@@ -13,7 +13,7 @@ TORCHVISION_VERSION := 0.28.0
 ADAPTERS ?= 1
 STAMP  := $(VENV)/.hoikit-installed
 
-.PHONY: install demo test test-all bench clean
+.PHONY: install demo test test-all bench chromium clean
 
 install: $(STAMP)
 
@@ -31,9 +31,9 @@ ifeq ($(ADAPTERS),1)
 	# hy3dgen's declared requirements are a web UI stack + opencv-python (clashes with mediapipe's
 	# opencv-contrib-python); the `hunyuan` extra lists what its shape generator really imports.
 	$(PIP) install --no-deps -c constraints.txt hy3dgen
-	$(PIP) install -c constraints.txt -e ".[dev,adapters]"
+	$(PIP) install -c constraints.txt -e ".[dev,adapters,viewer]"
 else
-	$(PIP) install -c constraints.txt -e ".[dev]"
+	$(PIP) install -c constraints.txt -e ".[dev,viewer]"
 endif
 	touch $(STAMP)
 
@@ -48,6 +48,11 @@ test-all: install
 
 bench: install
 	$(VENV)/bin/hoikit bench metrics --json
+
+# The report/viewer tests screenshot pages in headless Chromium and skip when it is absent.
+# Debian/Ubuntu, as root:
+chromium:
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y --no-install-recommends chromium)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -465,6 +465,131 @@ class ModelsCommand:
         return 0
 
 
+@dataclass
+class EvalCommand:
+    """Evaluate a method on a dataset: in parallel (Ray), resumable, every failure counted in RR.
+
+    Writes OUT/summary.json|csv|md, samples.csv, plots (PNG), one record per sample in OUT/records/
+    and each sample's result folder in OUT/results/ (docs/eval.md)."""
+
+    dataset: str
+    """KIND:DIR with KIND synth, ho3d, dexycb, oakink or arctic (the dataset's official layout)."""
+    out: Annotated[Path, tyro.conf.arg(aliases=["-o"])]
+    """Output folder (a rerun continues the run in it)."""
+    method: Literal["image", "video", "gt"] = "image"
+    """image: FollowMyHold; video: AlignHOI; gt: the ground truth itself (checks a dataset: CD 0, F 1)."""
+    split: Optional[str] = None
+    """A named split of the dataset (docs/eval.md) or a CSV/text file of sample ids (default: all)."""
+    preset: Literal["fast", "paper"] = "fast"
+    inputs: Literal["rgb", "rgbd"] = "rgb"
+    """Synthetic sets only: photo only, or photo + the true depth map."""
+    workers: int = 2
+    """Samples at a time (Ray tasks, one CPU each); 0 = one after the other in this process, no Ray."""
+    ray_address: Optional[str] = None
+    """An existing Ray cluster (default: a local instance). OUT must be on a filesystem the workers share."""
+    limit: Optional[int] = None
+    """Only the first N samples of the split."""
+    force: bool = False
+    """Redo samples that already have a record."""
+    retry_failed: bool = False
+    """Redo the samples whose record is a failure."""
+    time_limit: float = 3600.0
+    """Seconds per sample; a sample over it is recorded as a failure (0 = none)."""
+    save_results: bool = True
+    """Write each sample's result folder (meshes, overlay, views) for `hoikit view` / `hoikit report`."""
+    seed: int = 0
+    weights: Optional[Path] = None
+    """hoikit-small weights (default: the shipped ones)."""
+    hunyuan: Optional[Path] = None
+    """Hunyuan3D-2 checkpoint: use it instead of hoikit-small."""
+    mano: Optional[Path] = None
+    """MANO_RIGHT.pkl: use MANO instead of hoikit's hand model."""
+    quiet: bool = False
+    """No progress bar."""
+
+    def run(self) -> int:
+        from hoikit.eval.loaders import open_dataset
+        from hoikit.eval.methods import make_method
+        from hoikit.eval.runner import EvalSettings, run_eval
+
+        if self.workers < 0 or (self.limit is not None and self.limit < 1):
+            raise InputError("--workers must be >= 0 and --limit >= 1")
+        dataset = open_dataset(self.dataset, self.split)
+        options = {"preset": self.preset, "inputs": self.inputs, "seed": self.seed,
+                   **{k: str(v) for k, v in (("weights", self.weights), ("hunyuan", self.hunyuan), ("mano", self.mano)) if v}}  # fmt: skip
+        method = make_method(self.method, **(options if self.method == "image" else {}))
+        settings = EvalSettings(self.workers, self.ray_address, self.limit, self.force, self.retry_failed,
+                                self.time_limit or None, self.save_results, not self.quiet)  # fmt: skip
+        result = run_eval(dataset, method, self.out, settings, {"split": self.split})
+        s = result.summary
+        _say(f"evaluated {result.ran}, skipped {result.skipped} already done ({result.seconds:.1f} s)")
+        print(f"n {s['n']}  RR {s['rr']:.3f}  CD {s['cd_cm2_mean']:.3f} cm² ({s['align']})  F@5 {s['f5']:.3f}  "
+              f"F@10 {s['f10']:.3f}  IV median {s['iv_cm3_median']:.3g} cm³ -> {self.out / 'summary.md'}")  # fmt: skip
+        return 0
+
+
+@dataclass
+class ViewCommand:
+    """Look at a result in 3D in the browser (viser): hand and object meshes, the camera with the
+    photo, contacts coloured by distance; a timeline when DIR holds several results."""
+
+    dir: tyro.conf.Positional[Path]
+    """A result folder, or a folder of them (a `hoikit eval` output, a batch)."""
+    port: int = 8080
+    host: str = "127.0.0.1"
+
+    def run(self) -> int:
+        try:
+            from hoikit.viewer.server import serve
+        except ImportError:
+            raise InputError("hoikit view needs viser: pip install 'hoikit[viewer]'") from None
+        serve(self.dir, self.host, self.port)
+        return 0
+
+
+@dataclass
+class ReportCommand:
+    """Write one static HTML page (offline, no CDN) with the overlay, views, a 3D turntable and the
+    numbers of a result folder or of a `hoikit eval` run."""
+
+    dir: tyro.conf.Positional[Path]
+    """A result folder, a folder of them, or a `hoikit eval` output folder."""
+    out: Annotated[Optional[Path], tyro.conf.arg(aliases=["-o"])] = None
+    """The HTML file (default: DIR/report.html)."""
+    frames: int = 24
+    """Turntable frames per result (0: none, faster)."""
+
+    def run(self) -> int:
+        from hoikit.viewer.report import write_report
+
+        if not self.dir.is_dir():
+            raise InputError(f"{self.dir}: no such folder")
+        print(f"wrote {write_report(self.dir, self.out, self.frames)}")
+        return 0
+
+
+@dataclass
+class DoctorCommand:
+    """Check this installation: versions, threads, and which models and tools can load."""
+
+    json: bool = False
+    """Print one JSON object instead of text."""
+    import_check: bool = False
+    """Also import each optional adapter package (slower)."""
+
+    def run(self) -> int:
+        from hoikit.bench.doctor import doctor_report, format_doctor
+
+        report = doctor_report(self.import_check)
+        if self.json:
+            from hoikit.io.results import dumps
+
+            print(dumps(report))
+        else:
+            print(format_doctor(report))
+        return 0
+
+
 COMMANDS = {
     "image": ImageCommand,
     "metrics": MetricsCommand,
@@ -473,6 +598,10 @@ COMMANDS = {
     "bench": BenchCommand,
     "train-prior": TrainPriorCommand,
     "models": ModelsCommand,
+    "eval": EvalCommand,
+    "view": ViewCommand,
+    "report": ReportCommand,
+    "doctor": DoctorCommand,
 }
 
 

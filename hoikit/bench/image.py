@@ -6,70 +6,24 @@ Gaussian noise, root-relative 3D joints + 5 mm noise as MediaPipe's metric "worl
 placed by the same PnP, the true masks and intrinsics — without depth (``rgb``) or with the true
 depth map as the partial geometry (``rgbd``).
 
+The per-sample run and scoring are :mod:`hoikit.eval.image_method`'s (``hoikit eval`` uses the same).
 Per variant (``full`` and the ablations of FollowMyHold Table 2): CD (cm², icp-ts) mean and median,
 F@5, F@10, IV median (cm³), RR and seconds per image. A sample whose run fails counts against RR.
 """
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from dataclasses import replace
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from hoikit.bench.machine import machine_info
-from hoikit.eval.metrics import aggregate, intersection_volume_cm3, object_scores
+from hoikit.eval.image_method import Inputs, run_sample
+from hoikit.eval.metrics import aggregate
 from hoikit.image.config import ABLATIONS, ImageConfig, preset
-from hoikit.image.pipeline import ImageInputs, Models, reconstruct
-from hoikit.types import WRIST
-
-KEYPOINT_NOISE_PX = 3.0
-JOINT_NOISE_M = 0.005
-
-Inputs = Literal["rgb", "rgbd"]
-
-
-def gt_inputs(sample, rng: np.random.Generator, with_depth: bool) -> ImageInputs:
-    """Perception inputs for a synthetic sample, with detector-like noise (module docstring)."""
-    from hoikit.perception.hands import HandDetection, place_in_camera
-
-    kp = sample.hand.joints2d + rng.normal(scale=KEYPOINT_NOISE_PX, size=(21, 2))
-    joints = sample.hand.joints3d
-    world = joints - joints[WRIST] + rng.normal(scale=JOINT_NOISE_M, size=(21, 3))
-    det = HandDetection(kp, world, sample.hand.side, 1.0, "ground-truth+noise")
-    placed = place_in_camera(det, sample.camera)
-    return ImageInputs(
-        rgb=sample.image, camera=sample.camera, keypoints2d=kp, joints3d=placed, side=sample.hand.side,
-        hand_mask=sample.mask_hand, object_mask=sample.mask_object,
-        depth=sample.depth if with_depth else None, source=str(sample.path),
-        backends={"hands": "ground truth + noise", "segmentation": "ground truth", "depth": "ground truth" if with_depth else "none"},
-    )  # fmt: skip
-
-
-def score_reconstruction(recon, sample) -> dict[str, Any]:
-    """Object CD/F (icp-ts) against the true object mesh and IV of the predicted pair."""
-    import trimesh
-
-    if recon.object is None:
-        return {"status": "failed", "reason": "no object mesh"}
-    pred = trimesh.Trimesh(recon.object.vertices, recon.object.faces, process=False)
-    hand = trimesh.Trimesh(recon.hand.vertices, recon.hand.faces, process=False)
-    s = object_scores(pred, sample.object.mesh, align="icp-ts")
-    return {"status": "ok", "cd_cm2": s.cd_cm2, "f5": s.f5, "f10": s.f10, "iv_cm3": intersection_volume_cm3(hand, pred)}
-
-
-def run_sample(sample, models: Models, cfg: ImageConfig, inputs: Inputs, rng: np.random.Generator) -> dict[str, Any]:
-    """Reconstruct and score one synthetic sample; a failure is a record (``status: failed``), never
-    an exception, so that it lowers RR instead of stopping a batch. Adds ``s`` (seconds)."""
-    t0 = time.perf_counter()
-    try:
-        recon = reconstruct(gt_inputs(sample, rng, inputs == "rgbd"), models.generator, models.hand, cfg)
-        rec = score_reconstruction(recon, sample)
-    except Exception as e:  # noqa: BLE001 - any failure of a sample is recorded with its reason
-        rec = {"status": "failed", "reason": f"{type(e).__name__}: {e}"}
-    return {**rec, "s": time.perf_counter() - t0}
+from hoikit.image.pipeline import Models
 
 
 def run_variant(samples, models: Models, cfg: ImageConfig, inputs: Inputs, seed: int) -> dict[str, Any]:

@@ -98,6 +98,7 @@ class ObjectScores:
     align: str
     transform: Sim3  # applied to the prediction before scoring
     n_points: int
+    f_curve: tuple[float, ...] = ()  # F-score at each threshold of ``curve_m`` (when asked for)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -116,8 +117,10 @@ def object_scores(
     align: Alignment = "icp-ts",
     n_points: int = N_SURFACE_POINTS,
     seed: int = SAMPLE_SEED,
+    curve_m: Sequence[float] = (),
 ) -> ObjectScores:
-    """CD (cm²), F@5 mm and F@10 mm of ``pred`` against ``gt`` after ``align``.
+    """CD (cm²), F@5 mm and F@10 mm of ``pred`` against ``gt`` after ``align``, and the F-score at
+    each threshold of ``curve_m`` (metres) from the same distances.
 
     Both meshes are sampled with the same seed. Meshes in metres.
     """
@@ -132,6 +135,7 @@ def object_scores(
         align=align,
         transform=T,
         n_points=n_points,
+        f_curve=tuple(fscore(d_pg, d_gp, t) for t in curve_m),
     )
 
 

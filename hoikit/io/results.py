@@ -36,18 +36,23 @@ def dumps(obj: Any, indent: int | None = 2) -> str:
     return json.dumps(to_jsonable(obj), indent=indent)
 
 
-def write_json_atomic(path: str | os.PathLike, obj: Any) -> Path:
-    """Write ``obj`` as JSON to ``path`` through a temporary file and a rename."""
+def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary file and a rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w") as f:
-            f.write(dumps(obj) + "\n")
+            f.write(text)
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)
     return path
+
+
+def write_json_atomic(path: str | os.PathLike, obj: Any) -> Path:
+    """Write ``obj`` as JSON to ``path`` through a temporary file and a rename."""
+    return write_text_atomic(path, dumps(obj) + "\n")
 
 
 @contextmanager

@@ -1,0 +1,1 @@
+"""Looking at results: ``hoikit view`` (interactive, viser) and ``hoikit report`` (static HTML)."""
