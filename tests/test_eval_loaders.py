@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import trimesh
 from PIL import Image
+from scipy.spatial.transform import Rotation
 
 from hoikit.errors import InputError
 from hoikit.eval.loaders import open_dataset
@@ -124,10 +125,74 @@ def test_dexycb_missing_data_and_split_files(tmp_path):
         ds.load(ds.ids[0])
 
 
-def test_loaders_not_yet_available_say_so(tmp_path):
-    for kind in ("arctic",):
-        with pytest.raises(InputError, match="not available yet"):
-            open_dataset(f"{kind}:{tmp_path}")
+def arctic_tree(root: Path) -> dict:
+    """ARCTIC's layout: one subject, one sequence of 4 mocap frames, views 0 and 3."""
+    rng = np.random.default_rng(0)
+    tpl = root / "meta" / "object_vtemplates" / "box"
+    tpl.mkdir(parents=True)
+    box = trimesh.creation.box(extents=[120.0, 80.0, 40.0])  # mm, as ARCTIC's templates
+    box.export(tpl / "mesh.obj")
+    parts = (np.asarray(box.vertices)[:, 2] < 0).astype(int)  # top (0) = the upper face's vertices
+    (tpl / "parts.json").write_text(json.dumps(parts.tolist()))
+    world2cam = np.eye(4)
+    world2cam[:3, :3], world2cam[:3, 3] = Rotation.from_rotvec([0.1, -0.2, 0.3]).as_matrix(), [0.05, -0.02, 0.9]
+    misc = {"s01": {"ioi_offset": 10, "world2cam": [np.eye(4).tolist()] * 2 + [world2cam.tolist()] + [np.eye(4).tolist()] * 5,
+                    "intris_mat": [K.tolist()] * 8}}
+    (root / "meta" / "misc.json").write_text(json.dumps(misc))
+    raw = root / "raw_seqs" / "s01"
+    raw.mkdir(parents=True)
+    obj = np.concatenate([rng.uniform(0, 1, (4, 1)), rng.normal(0, 0.5, (4, 3)), rng.normal(0, 50, (4, 3))], 1)
+    np.save(raw / "box_grab_01.object.npy", obj)
+    trans = {"right": obj[:, 4:7] / 1000 + 0.02, "left": obj[:, 4:7] / 1000 + 0.4}
+    np.save(raw / "box_grab_01.mano.npy", {s: {"trans": t, "rot": np.zeros((4, 3))} for s, t in trans.items()}, allow_pickle=True)
+    ego = {"R_k_cam_np": np.repeat(np.eye(3)[None], 4, 0), "T_k_cam_np": np.tile([[0.0], [0.0], [0.5]], (4, 1, 1)), "intrinsics": K, "dist8": np.zeros(8)}
+    np.save(raw / "box_grab_01.egocam.dist.npy", ego, allow_pickle=True)
+    for view in (0, 3):
+        for image in (10, 11, 12, 13):
+            write_photo(root / "images" / "s01" / "box_grab_01" / str(view) / f"{image:05d}.jpg")
+    return {"box": box, "parts": parts, "obj": obj, "world2cam": world2cam}
+
+
+def arctic_world(t: dict, frame: int) -> np.ndarray:
+    """Independently: the top part turned about −z by the angle (about +z by −angle), then posed, mm → m."""
+    p = t["obj"][frame]
+    c, sn = np.cos(-p[0]), np.sin(-p[0])
+    Rz = np.array([[c, -sn, 0], [sn, c, 0], [0, 0, 1]])
+    v = np.asarray(t["box"].vertices, float)
+    v = np.where((t["parts"] == 0)[:, None], v @ Rz.T, v)
+    return (v @ Rotation.from_rotvec(p[1:4]).as_matrix().T + p[4:7]) / 1000
+
+
+def test_arctic_reads_the_official_layout(tmp_path):
+    t = arctic_tree(tmp_path)
+    ds = open_dataset(f"arctic:{tmp_path}")
+    assert len(ds.ids) == 8 and open_dataset(f"arctic:{tmp_path}", "followmyhold").ids == [i for i in ds.ids if "/3/" in i]
+    s = ds.load("s01/box_grab_01/3/00012")  # image 12 = mocap frame 12 - ioi_offset 10 = 2
+    cam = arctic_world(t, 2) @ t["world2cam"][:3, :3].T + t["world2cam"][:3, 3]
+    np.testing.assert_allclose(s.object_mesh.vertices, cam, atol=1e-9)
+    np.testing.assert_allclose(s.camera.K, K)
+    assert s.side == "right" and s.joints3d is None and s.info["object"] == "box"
+    ego = ds.load("s01/box_grab_01/0/00010")  # egocentric: per-frame camera R = I, T = (0, 0, 0.5)
+    np.testing.assert_allclose(ego.object_mesh.vertices, arctic_world(t, 0) + [0, 0, 0.5], atol=1e-9)
+
+
+def test_arctic_missing_data_and_unsafe_pickles(tmp_path):
+    with pytest.raises(InputError, match="meta/misc.json"):
+        open_dataset(f"arctic:{tmp_path}")
+    arctic_tree(tmp_path)
+    (tmp_path / "meta" / "object_vtemplates" / "box" / "parts.json").unlink()
+    ds = open_dataset(f"arctic:{tmp_path}")
+    with pytest.raises(InputError, match="box/parts.json"):
+        ds.load(ds.ids[0])
+    # a .npy whose pickle would run code is refused, not executed
+    np.save(tmp_path / "raw_seqs" / "s01" / "box_grab_01.object.npy", np.array([Exploit()], dtype=object), allow_pickle=True)
+    with pytest.raises(InputError, match="not a readable ARCTIC array file"):
+        ds.load(ds.ids[0])
+
+
+class Exploit:
+    def __reduce__(self):
+        return (print, ("pwned",))
 
 
 def oakink_tree(root: Path) -> list[list]:

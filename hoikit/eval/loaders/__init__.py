@@ -17,9 +17,9 @@ OPENERS: dict[str, tuple[str, str]] = {
     "ho3d": ("hoikit.eval.loaders.ho3d", "open_ho3d"),
     "dexycb": ("hoikit.eval.loaders.dexycb", "open_dexycb"),
     "oakink": ("hoikit.eval.loaders.oakink", "open_oakink"),
+    "arctic": ("hoikit.eval.loaders.arctic", "open_arctic"),
 }
-NOT_YET = ("arctic",)  # its ground truth needs MANO (hand joints) and articulated object templates
-KINDS = tuple(OPENERS) + NOT_YET
+KINDS = tuple(OPENERS)
 
 
 def open_dataset(spec: str, split: str | None = None) -> Dataset:
@@ -27,8 +27,6 @@ def open_dataset(spec: str, split: str | None = None) -> Dataset:
     kind, sep, root = spec.partition(":")
     if not sep or kind not in KINDS or not root:
         raise InputError(f"--dataset {spec!r}: expected KIND:DIR with KIND one of {', '.join(KINDS)}")
-    if kind in NOT_YET:
-        raise InputError(f"--dataset {kind}: this loader is not available yet (supported now: {', '.join(OPENERS)})")
     path = Path(root).expanduser()
     if not path.is_dir():
         raise InputError(f"--dataset {spec}: {path} is not a folder")
