@@ -335,6 +335,8 @@ class BenchImageCommand:
     preset: Literal["fast", "paper"] = "fast"
     ablations: bool = False
     """Also run every ablation of FollowMyHold Table 2."""
+    variants: Optional[str] = None
+    """Comma-separated subset of the variants (e.g. full,no_guidance); overrides --ablations."""
     inputs: Literal["rgb", "rgbd"] = "rgb"
     """Photo only, or photo + the true depth map as partial geometry."""
     seed: int = 0
@@ -347,7 +349,11 @@ class BenchImageCommand:
         from hoikit.bench.image import bench_image
 
         weights = str(self.weights) if self.weights else None
-        result = bench_image(str(self.synth), self.n, self.preset, self.ablations, self.inputs, self.seed, weights)
+        chosen = tuple(v.strip() for v in self.variants.split(",")) if self.variants else None
+        try:
+            result = bench_image(str(self.synth), self.n, self.preset, self.ablations, self.inputs, self.seed, weights, chosen)
+        except ValueError as e:  # an unknown variant name
+            raise InputError(str(e)) from None
         return _bench_done(result, self.out, self.json, f"hoikit bench image ({self.inputs})")
 
 

@@ -113,3 +113,9 @@ def test_demo_reconstructs_the_bundled_photo(tmp_path):
     assert res["object_centre_error_cm"] < 15.0
     for name in ("result.json", "hand.ply", "object.ply", "scene.glb", "overlay.png", "views.png"):
         assert (out / name).stat().st_size > 100, name
+
+
+def test_bench_image_unknown_variant_is_exit_2(capsys, tmp_path):
+    assert main(["bench", "image", "--synth", str(tmp_path), "--variants", "full,no_such"]) == 2
+    err = capsys.readouterr().err
+    assert "no_such" in err and "no_guidance" in err

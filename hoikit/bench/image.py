@@ -40,16 +40,20 @@ def run_variant(samples, models: Models, cfg: ImageConfig, inputs: Inputs, seed:
 
 def bench_image(
     synth_dir: str, n: int | None = None, preset_name: str = "fast", ablations: bool = False, inputs: Inputs = "rgb", seed: int = 0,
-    weights: str | None = None,
+    weights: str | None = None, variants: tuple[str, ...] | None = None,
 ) -> dict[str, Any]:
-    """Score ``full`` (and with ``ablations`` every variant) on the first ``n`` samples of a synthetic set."""
+    """Score ``full`` (with ``ablations`` every variant; ``variants`` names a subset) on the first
+    ``n`` samples of a synthetic set."""
     from hoikit.eval.datasets import SynthDataset
 
+    variants = variants or (ABLATIONS if ablations else ("full",))
+    unknown = [v for v in variants if v not in ABLATIONS]
+    if unknown:
+        raise ValueError(f"unknown variant(s) {', '.join(unknown)}; expected some of {', '.join(ABLATIONS)}")
     ds = SynthDataset(synth_dir)
     samples = [ds[i] for i in range(len(ds) if n is None else min(n, len(ds)))]
     models = Models.load(weights=Path(weights) if weights else None)
     base = replace(preset(preset_name), seed=seed)
-    variants = ABLATIONS if ablations else ("full",)
     out: dict[str, Any] = {}
     for v in variants:
         out[v] = run_variant(samples, models, base.with_ablation(v), inputs, seed)
