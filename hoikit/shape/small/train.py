@@ -201,8 +201,8 @@ def train_flow(net: HoikitSmallNet, data: dict, latents: torch.Tensor, cfg: Trai
                 pe.mul_(d).add_(p.detach(), alpha=1 - d)
             ema_null.mul_(d).add_(net.null_embedding.detach(), alpha=1 - d)
         if step % 500 == 0 or step == cfg.flow_steps - 1:
-            log.append({"step": step, "loss": float(loss), "s": round(time.time() - t0, 1)})
-            _log(f"flow {step}/{cfg.flow_steps} loss {float(loss):.4f} ({time.time() - t0:.0f}s)")
+            log.append({"step": step, "loss": loss.detach().item(), "s": round(time.time() - t0, 1)})
+            _log(f"flow {step}/{cfg.flow_steps} loss {loss.detach().item():.4f} ({time.time() - t0:.0f}s)")
     state = {f"{k}.{n_}": v for k, m in ema.items() for n_, v in m.state_dict().items()}
     state["null_embedding"] = ema_null
     return state, log
