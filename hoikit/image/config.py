@@ -46,7 +46,7 @@ class LearningRates:
     log_scale: float = 0.01
     rotation: float = 0.02
     translation: float = 0.003  # metres
-    velocity: float = 0.03  # latent units
+    velocity: float = 0.01  # latent units (0.03 let one-view silhouettes stretch the unseen depth)
 
 
 @dataclass(frozen=True)
@@ -80,8 +80,8 @@ class ImageConfig:
     )
     joint_phase: PhaseWeights = field(
         default_factory=lambda: PhaseWeights(
-            sil_hand=0.5, sil_object=2.0, sil_hoi=2.0, keypoints=0.3, normal=1.0, disparity=1.0, hand_translation=0.3,
-            object_translation=0.3, scale=0.1, smoothness=0.05, intersection=5.0, proximity=20.0,
+            sil_hand=0.5, sil_object=2.0, sil_hoi=2.0, keypoints=1.0, normal=1.0, disparity=1.0, hand_translation=1.0,
+            object_translation=0.3, scale=0.1, smoothness=0.05, intersection=5.0, proximity=5.0,
         )
     )  # fmt: skip
     late_intersection_factor: float = 10.0  # the intersection weight × this over the last 3 steps
