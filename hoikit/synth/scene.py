@@ -359,6 +359,10 @@ def render_frame(
 
 
 # ------------------------------------------------------------------------------ samples
+MIN_OBJECT_VISIBLE = 0.25  # a photo showing less of the object than this is no reconstruction task
+POSE_TRIES = 8
+
+
 def _fit_points(grasp: Grasp, object_vertices: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Object-frame points standing in for hand and object when fitting them into the image."""
     pts = np.concatenate([grasp.vertices, object_vertices])
@@ -404,9 +408,17 @@ def _setup(seed: int, index: int, model: HandModel, config: SceneConfig) -> _Set
 
 @single_threaded
 def make_image_sample(seed: int, index: int, model: HandModel, config: SceneConfig = SceneConfig()) -> SceneSample:
-    """Sample ``index`` of the run ``seed``: one rendered image (module docstring)."""
+    """Sample ``index`` of the run ``seed``: one rendered image (module docstring). A view in
+    which the hand hides all but ``MIN_OBJECT_VISIBLE`` of the object is drawn again (up to
+    ``POSE_TRIES`` views; the last one is kept)."""
     setup = _setup(seed, index, model, config)
-    return setup.sample([setup.render(setup.pose, stored=True)])
+    frame = setup.render(setup.pose, stored=True)
+    for _ in range(POSE_TRIES - 1):
+        if frame.object_visible_fraction >= MIN_OBJECT_VISIBLE:
+            break
+        pose = sample_pose(setup.rng, _fit_points(setup.posed.grasp, setup.posed.object_vertices, setup.rng), setup.camera, config)
+        frame = setup.render(pose, stored=True)
+    return setup.sample([frame])
 
 
 def _waves(rng: np.random.Generator, times: np.ndarray, waves: int, amplitude: float) -> np.ndarray:
