@@ -1,0 +1,226 @@
+"""The video pipeline: one monocular clip in, the held object (canonical mesh + per-frame poses) and
+the hand of every frame out (AlignHOI on a CPU).
+
+``perceive_video`` turns a video into :class:`VideoInputs` (frames, camera, per-frame hand
+detections, masks when given); ``reconstruct`` runs the method on those inputs; ``reconstruct_video``
+does both and writes the result folder. Benchmarks call ``reconstruct`` with ground-truth
+perception inputs.
+
+Stages (timed in ``timings``): hands → masks → prior → poses (templates, verification,
+refinement; ``pose_rounds`` rounds of refine → carve) → carve (visual hull, SDF refinement,
+colours) → align (hand-object) → write.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import trimesh
+
+from hoikit.errors import HoikitError, InputError
+from hoikit.types import Camera
+from hoikit.video.carve import Poses
+from hoikit.video.config import VideoConfig
+from hoikit.video.hands import HandTrack
+from hoikit.video.masks import ClipMasks
+
+
+@dataclass
+class VideoInputs:
+    """Perception results for one clip (pixels, metres, camera frame).
+
+    Attributes:
+        frames: (T, H, W, 3) uint8; camera: shared intrinsics.
+        detections: one :class:`hoikit.perception.hands.HandDetection` or None per frame.
+        object_masks, hand_masks: (T, H, W) bool or None (then the embedded segmentation runs).
+        side: "auto" | "left" | "right".
+    """
+
+    frames: np.ndarray
+    camera: Camera
+    detections: list
+    object_masks: np.ndarray | None = None
+    hand_masks: np.ndarray | None = None
+    side: str = "auto"
+    source: str = ""
+    names: list[str] = field(default_factory=list)
+    fps: float = 30.0
+    notes: list[str] = field(default_factory=list)
+    backends: dict[str, str] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class VideoReconstruction:
+    """Everything one clip produced.
+
+    Attributes:
+        object_mesh: canonical frame, metres, vertex colours (None if carving failed).
+        poses: object canonical → camera per frame.
+        hand: the fitted (and aligned) hand of every frame.
+        masks: the masks used.
+    """
+
+    camera: Camera
+    object_mesh: trimesh.Trimesh | None
+    poses: Poses
+    hand: HandTrack
+    masks: ClipMasks
+    source: str = ""
+    names: list[str] = field(default_factory=list)
+    fps: float = 30.0
+    timings: dict = field(default_factory=dict)
+    losses: dict = field(default_factory=dict)
+    warnings: list = field(default_factory=list)
+    backends: dict = field(default_factory=dict)
+    extras: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.poses)
+
+    def object_vertices(self, k: int) -> np.ndarray:
+        """(V, 3) the object mesh in frame ``k``'s camera frame."""
+        return self.poses.apply(np.asarray(self.object_mesh.vertices))[k] if self.object_mesh is not None else np.zeros((0, 3))
+
+    def frame(self, k: int):
+        """Frame ``k`` as a :class:`hoikit.types.Reconstruction` (for overlays and the viewer)."""
+        from hoikit.types import HandEstimate, ObjectEstimate, Reconstruction, Sim3
+
+        h = self.hand
+        hand = HandEstimate(h.joints[k], h.vertices[k], h.faces, h.side, h.model, h.keypoints2d[k])
+        obj = None
+        if self.object_mesh is not None:
+            T = Sim3(np.float64(self.poses.s), self.poses.R[k], self.poses.t[k])
+            obj = ObjectEstimate(self.object_vertices(k), np.asarray(self.object_mesh.faces), T, self.backends.get("shape", ""))
+        return Reconstruction(self.camera, hand, obj, source=f"{self.source}#{k}")
+
+
+class _Clock:
+    def __init__(self, timings: dict):
+        self.timings = timings
+
+    def __call__(self, name: str):
+        clock = self
+
+        class _T:
+            def __enter__(self):
+                self.t0 = time.perf_counter()
+
+            def __exit__(self, *exc):
+                clock.timings[name] = clock.timings.get(name, 0.0) + time.perf_counter() - self.t0
+
+        return _T()
+
+
+def _initial_object_pose(hand: HandTrack, masks: ClipMasks, camera: Camera, ref: int) -> tuple[np.ndarray, np.ndarray]:
+    """The object at the reference frame: camera-aligned axes, centre on the mask centroid's ray at
+    the grasp's depth."""
+    from hoikit.video.pose import grasp_depth, mask_centroid, ray_point
+
+    return np.eye(3), ray_point(mask_centroid(masks.object[ref]), grasp_depth(hand.joints[ref]), camera)
+
+
+def _surface(mesh: trimesh.Trimesh, n: int, seed: int) -> np.ndarray:
+    from hoikit.geometry.sampling import sample_surface
+
+    return sample_surface(mesh, n, seed)[0]
+
+
+def _recentred(mesh: trimesh.Trimesh, poses: Poses, hand_poses: Poses) -> tuple[trimesh.Trimesh, Poses, Poses]:
+    """Scale folded into the shape and the canonical origin moved to its bounding-box centre; the
+    hand-implied poses follow the new origin (the mesh is carved in the scaled frame already)."""
+    v = np.asarray(mesh.vertices)
+    c = 0.5 * (v.min(0) + v.max(0))
+    out = trimesh.Trimesh(v - c, np.asarray(mesh.faces), process=False)
+    shift = lambda p: Poses(p.R.copy(), p.t + p.s * np.einsum("tij,j->ti", p.R, c), p.s)
+    return out, shift(poses), shift(hand_poses)
+
+
+def _scale_folded(poses: Poses) -> Poses:
+    """The same placement with scale 1 (the next carve happens in metres)."""
+    return Poses(poses.R.copy(), poses.t.copy(), 1.0)
+
+
+def reconstruct(inputs: VideoInputs, hand_model, cfg: VideoConfig = VideoConfig(), generator=None, features=None) -> VideoReconstruction:
+    """Run the method on perception inputs (module docstring). ``generator``: a shape generator for
+    the prior (None: the visual hull of the selected frames); ``features``: a
+    :class:`hoikit.perception.roles.FeatureExtractor` for template retrieval (None: silhouettes).
+
+    Raises:
+        NoHandError: no hand in any frame (exit 3).
+        HoikitError: no object visible in any frame.
+    """
+    from hoikit.video.carve import carve, vertex_colours
+    from hoikit.video.hands import track_hand
+    from hoikit.video.masks import clip_masks
+    from hoikit.video.pose import hand_implied_poses, refine_poses, refine_targets
+    from hoikit.video.prior import hull_prior, object_half_size, select_frames
+
+    t_all = time.perf_counter()
+    timings: dict = dict(inputs.timings)
+    clock = _Clock(timings)
+    warnings: list = list(inputs.notes)
+    losses: dict = {}
+    camera = inputs.camera
+    with clock("hands"):
+        hand = track_hand(inputs.detections, camera, hand_model, inputs.side, cfg.smooth_sigma_frames, inputs.source)
+    with clock("masks"):
+        masks = clip_masks(inputs.frames, hand.keypoints2d, inputs.object_masks, inputs.hand_masks, None)
+    area = masks.visible_area()
+    if not area.any():
+        raise HoikitError(f"{inputs.source or 'video'}: the object is not visible in any frame (empty masks)")
+    with clock("prior"):
+        chosen = select_frames(area, cfg.prior_segments)
+        ref = chosen[0]
+        hand_poses = hand_implied_poses(hand.R, hand.t, ref, _initial_object_pose(hand, masks, camera, ref))
+        half = object_half_size(masks.object, hand_poses.t[:, 2], camera)
+        prior = hull_prior(chosen, hand_poses, camera, masks.object, masks.hand, half)
+    with clock("poses"):
+        poses = _initial_poses(cfg, prior.mesh, hand_poses, camera, masks, inputs, features, warnings)
+    targets = refine_targets(masks.object, masks.hand, cfg.refine.mask_pixels, cfg.seed)
+    shape = prior.mesh
+    carving = None
+    for r in range(cfg.pose_rounds):
+        if cfg.refines:
+            with clock("poses"):
+                poses, losses[f"refine_{r}"] = refine_poses(_surface(shape, cfg.refine.points, cfg.seed), poses, camera, targets, hand_poses, cfg.refine)
+        with clock("carve"):
+            poses, hand_poses = _scale_folded(poses), Poses(hand_poses.R, hand_poses.t, hand_poses.s / poses.s)
+            c = carve(poses, camera, masks.object, masks.hand, half, cfg.carve.resolution, cfg.carve.dilate_px, cfg.carve.tolerance)
+        if c is None:
+            warnings.append(f"round {r}: the visual hull is empty; keeping the previous shape")
+            break
+        carving = c
+        shape, poses, hand_poses = _recentred(c.mesh, poses, hand_poses)
+    mesh = None
+    if carving is not None:
+        with clock("colour"):
+            mesh = shape.copy()
+            mesh.visual.vertex_colors = vertex_colours(np.asarray(mesh.vertices), np.asarray(mesh.vertex_normals), poses, camera, inputs.frames, masks.object)
+    else:
+        warnings.append("no object mesh: carving found no consistent volume")
+    timings["total"] = time.perf_counter() - t_all + sum(inputs.timings.values())
+    return VideoReconstruction(
+        camera=camera, object_mesh=mesh, poses=poses, hand=hand, masks=masks, source=inputs.source, names=inputs.names,
+        fps=inputs.fps, timings=timings, losses=losses, warnings=warnings,
+        backends={**inputs.backends, "segmentation": masks.source, "prior": prior.source, "hands_model": hand.model},
+        extras={"config": {"variant": cfg.variant}, "prior_frames": prior.frames, "reference_frame": ref,
+                "hand_fit_residual_mm": hand.fit_residual_mm},
+    )  # fmt: skip
+
+
+def _initial_poses(cfg: VideoConfig, prior_mesh, hand_poses: Poses, camera, masks, inputs, features, warnings) -> Poses:
+    """Each variant's starting poses."""
+    if cfg.variant == "no_template_pose":
+        return hand_poses.copy()
+    if cfg.variant == "sfm_init":
+        from hoikit.video.sfm import sfm_poses
+
+        return sfm_poses(inputs.frames, masks, camera, hand_poses)
+    from hoikit.video.templates import template_poses
+
+    return template_poses(prior_mesh, hand_poses, camera, masks, cfg.templates, top1=cfg.variant == "top1", features=features, frames=inputs.frames)
