@@ -66,8 +66,23 @@ def dilate(masks: np.ndarray, px: int) -> np.ndarray:
     return binary_dilation(masks, structure=st)
 
 
+HAND_DEPTH_MARGIN_M = 0.01  # a point this far in front of the hand's surface is seen, not hidden
+
+
+def hand_depth_maps(vertices: np.ndarray, faces: np.ndarray, camera: Camera) -> np.ndarray:
+    """(T, H, W) depth (metres) of the hand mesh of each frame, 0 where the hand does not render."""
+    from hoikit.render.raster import zbuffer_numpy
+
+    out = np.zeros((len(vertices), camera.height, camera.width))
+    for k, v in enumerate(vertices):
+        face, depth = zbuffer_numpy(np.asarray(v, np.float64), np.asarray(faces, np.int64), camera)
+        out[k] = np.where(face >= 0, depth, 0.0)
+    return out
+
+
 def visual_hull(
     points: np.ndarray, poses: Poses, camera: Camera, object_masks: np.ndarray, keep_masks: np.ndarray, tolerance: float = 0.05,
+    hand_masks: np.ndarray | None = None, hand_depth: np.ndarray | None = None, support: float = 0.0,
 ) -> np.ndarray:
     """(N,) bool: which canonical points survive carving.
 
@@ -76,11 +91,18 @@ def visual_hull(
         object_masks: (T, H, W) visible object masks; keep_masks: (T, H, W) pixels that do not carve
             (object ∪ hand, dilated).
         tolerance: a point survives when at most this share of the frames that see it vote against.
+        hand_masks, hand_depth: (T, H, W) when the hand's depth is known: a point on a hand pixel is
+            carved when it lies in front of the hand (a held object's grasped part would otherwise
+            stay hidden behind the hand in every frame and never be carved).
+        support: a point must land on the object mask in at least this share of the frames where it
+            lands on the object or the hand: space that only ever hides behind the hand (which moves
+            with the object) is not kept.
     """
     N = len(points)
     against = np.zeros(N, np.int32)
     seen = np.zeros(N, np.int32)
-    on_object = np.zeros(N, bool)
+    on_object = np.zeros(N, np.int32)
+    on_hand = np.zeros(N, np.int32)
     H, W = object_masks.shape[1:]
     for k in range(len(poses)):
         cam = poses.s * points @ poses.R[k].T + poses.t[k]
@@ -89,10 +111,17 @@ def visual_hull(
         inside = (z > 1e-3) & (ui >= 0) & (ui < W) & (vi >= 0) & (vi < H)
         idx = np.flatnonzero(inside)
         keep = keep_masks[k, vi[idx], ui[idx]]
+        obj = object_masks[k, vi[idx], ui[idx]]
+        hand = hand_masks[k, vi[idx], ui[idx]] & ~obj if hand_masks is not None else np.zeros_like(obj)
+        if hand_depth is not None:
+            front = z[idx] < hand_depth[k, vi[idx], ui[idx]] - HAND_DEPTH_MARGIN_M
+            keep &= ~(hand & front)
         seen[idx] += 1
         against[idx[~keep]] += 1
-        on_object[idx[object_masks[k, vi[idx], ui[idx]]]] = True
-    return on_object & (against <= tolerance * np.maximum(seen, 1))
+        on_object[idx[obj]] += 1
+        on_hand[idx[hand]] += 1
+    supported = on_object >= np.maximum(support * (on_object + on_hand), 1)
+    return supported & (against <= tolerance * np.maximum(seen, 1))
 
 
 def occupancy_sdf(occupied: np.ndarray, spacing: float) -> np.ndarray:
@@ -133,14 +162,14 @@ class Carving:
 
 def carve(
     poses: Poses, camera: Camera, object_masks: np.ndarray, hand_masks: np.ndarray, half: float, resolution: int = 64,
-    dilate_px: int = 1, tolerance: float = 0.05,
+    dilate_px: int = 1, tolerance: float = 0.05, hand_depth: np.ndarray | None = None, support: float = 0.0,
 ) -> Carving | None:
     """Visual hull over the cube [-half, half]³ (canonical frame), as an SDF grid and its mesh."""
     from hoikit.geometry.grid import grid_points
 
     pts = grid_points(resolution, (-half, half), dtype=torch.float64).reshape(-1, 3).numpy()
     keep = dilate(object_masks | hand_masks, dilate_px)
-    occ = visual_hull(pts, poses, camera, object_masks, keep, tolerance).reshape((resolution,) * 3)
+    occ = visual_hull(pts, poses, camera, object_masks, keep, tolerance, hand_masks, hand_depth, support).reshape((resolution,) * 3)
     if occ.sum() < 8:
         return None
     from scipy.ndimage import binary_fill_holes, label

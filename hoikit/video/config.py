@@ -40,12 +40,12 @@ class TemplateConfig:
 class RefineConfig:
     """Continuous pose refinement of every frame at once (silhouette + hand + temporal terms)."""
 
-    iterations: int = 120
+    iterations: int = 100
     lr_rotation: float = 0.02  # radians
     lr_translation: float = 0.004  # metres
     lr_log_scale: float = 0.01
-    points: int = 600  # surface samples of the current shape
-    mask_pixels: int = 400  # object-mask pixels sampled per frame
+    points: int = 300  # surface samples of the current shape
+    mask_pixels: int = 250  # object-mask pixels sampled per frame
     w_outside: float = 1.0  # projected points outside the (object ∪ hand) mask, per pixel of distance
     w_cover: float = 1.0  # object-mask pixels far from every projected point
     w_hand: float = 0.02  # pose vs the hand-implied pose (rigid grasp prior), weak
@@ -60,6 +60,8 @@ class CarveConfig:
     margin: float = 0.25  # grid half-size = (1 + margin) × the prior's half-extent
     dilate_px: int = 1  # masks grown by this before carving (silhouette noise)
     tolerance: float = 0.05  # a voxel survives up to this share of frames voting against it
+    support: float = 0.5  # … and must land on the object in this share of the frames it lands on object or hand
+    hand_depth: bool = True  # voxels in front of the fitted hand are carved where the hand is
     sdf_iterations: int = 60
     w_mask: float = 1.0
     w_photo: float = 0.2

@@ -154,7 +154,7 @@ def reconstruct(inputs: VideoInputs, hand_model, cfg: VideoConfig = VideoConfig(
         NoHandError: no hand in any frame (exit 3).
         HoikitError: no object visible in any frame.
     """
-    from hoikit.video.carve import carve, vertex_colours
+    from hoikit.video.carve import carve, hand_depth_maps, vertex_colours
     from hoikit.video.hands import track_hand
     from hoikit.video.masks import clip_masks
     from hoikit.video.pose import hand_implied_poses, refine_poses, refine_targets
@@ -181,6 +181,10 @@ def reconstruct(inputs: VideoInputs, hand_model, cfg: VideoConfig = VideoConfig(
         prior = hull_prior(chosen, hand_poses, camera, masks.object, masks.hand, half)
     with clock("poses"):
         poses = _initial_poses(cfg, prior.mesh, hand_poses, camera, masks, inputs, features, warnings)
+    hand_depth = None
+    if cfg.carve.hand_depth:
+        with clock("carve"):
+            hand_depth = hand_depth_maps(hand.vertices, hand.faces, camera)
     targets = refine_targets(masks.object, masks.hand, cfg.refine.mask_pixels, cfg.seed)
     shape = prior.mesh
     carving = None
@@ -190,7 +194,8 @@ def reconstruct(inputs: VideoInputs, hand_model, cfg: VideoConfig = VideoConfig(
                 poses, losses[f"refine_{r}"] = refine_poses(_surface(shape, cfg.refine.points, cfg.seed), poses, camera, targets, hand_poses, cfg.refine)
         with clock("carve"):
             poses, hand_poses = _scale_folded(poses), Poses(hand_poses.R, hand_poses.t, hand_poses.s / poses.s)
-            c = carve(poses, camera, masks.object, masks.hand, half, cfg.carve.resolution, cfg.carve.dilate_px, cfg.carve.tolerance)
+            c = carve(poses, camera, masks.object, masks.hand, half, cfg.carve.resolution, cfg.carve.dilate_px, cfg.carve.tolerance,
+                      hand_depth, cfg.carve.support)
         if c is None:
             warnings.append(f"round {r}: the visual hull is empty; keeping the previous shape")
             break
