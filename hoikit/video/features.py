@@ -20,6 +20,18 @@ CROP_SIDES = 3.0
 BLUR_PX = 1.0
 
 
+@dataclass(frozen=True)
+class SilhouetteFeatures:
+    """The embedded template-feature member: retrieval by :func:`silhouette_descriptors` (no image
+    features; the pipeline treats it as "no feature extractor")."""
+
+    name: str = "silhouette"
+
+    @classmethod
+    def load(cls, checkpoint=None) -> "SilhouetteFeatures":
+        return cls()
+
+
 def normalised_crop(image: np.ndarray, mask: np.ndarray, size: int = CROP, sides: float = CROP_SIDES) -> np.ndarray:
     """(size, size) float32: ``image`` (H, W) float resampled around ``mask``'s centroid, the square's
     side ``sides`` × sqrt(mask area) (zeros when the mask is empty)."""

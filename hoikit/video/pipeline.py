@@ -229,3 +229,92 @@ def _initial_poses(cfg: VideoConfig, prior_mesh, hand_poses: Poses, camera, mask
     from hoikit.video.templates import template_poses
 
     return template_poses(prior_mesh, hand_poses, camera, masks, cfg.templates, top1=cfg.variant == "top1", features=features, frames=inputs.frames)
+
+
+# ------------------------------------------------------------------------------ perception
+@dataclass(frozen=True)
+class VideoOptions:
+    """How a video becomes :class:`VideoInputs` (embedded defaults unless files are given)."""
+
+    hand: Literal["auto", "left", "right", "largest"] = "auto"
+    fx: float | None = None
+    fy: float | None = None
+    cx: float | None = None
+    cy: float | None = None
+    stride: int = 1
+    max_frames: int | None = None
+    object_masks: Path | None = None  # a folder of per-frame object masks
+    hand_masks: Path | None = None  # a folder of per-frame hand masks
+    mirrored: bool = False
+
+
+def perceive_video(path: str | Path, options: VideoOptions = VideoOptions(), detector=None, segmenter=None) -> VideoInputs:
+    """Frames, camera, per-frame MediaPipe hands and the masks (given folders, else ``segmenter``'s
+    video tracking, else GrabCut propagated — the latter two run inside :func:`reconstruct`'s mask
+    stage unless given here).
+
+    Raises:
+        InputError: unreadable video or mask folder (exit 2).
+        NoHandError: no hand in any frame (exit 3).
+    """
+    from hoikit.io.images import Intrinsics
+    from hoikit.perception.hands import HandDetectorConfig, MediaPipeHands
+    from hoikit.video.frames import read_clip, read_mask_folder
+    from hoikit.video.hands import detect_clip
+
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    clip = read_clip(path, options.stride, Intrinsics(options.fx, options.fy, options.cx, options.cy), max_frames=options.max_frames)
+    size = (clip.camera.width, clip.camera.height)
+    obj = read_mask_folder(options.object_masks, clip.names, clip.indices, size) if options.object_masks else None
+    hnd = read_mask_folder(options.hand_masks, clip.names, clip.indices, size) if options.hand_masks else None
+    timings["load"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    detector = detector or MediaPipeHands(HandDetectorConfig(mirrored=options.mirrored))
+    dets = detect_clip(clip.frames, detector, options.hand)
+    timings["detect"] = time.perf_counter() - t0
+    if not any(d is not None for d in dets):
+        from hoikit.errors import NoHandError
+
+        raise NoHandError(f"{path}: no hand found in any of the {len(dets)} frames")
+    n = sum(d is not None for d in dets)
+    notes = list(clip.notes) + ([f"a hand was found in {n} of {len(dets)} frames; the others are interpolated"] if n < len(dets) else [])
+    backends = {"hands": "mediapipe", "segmentation": "given" if obj is not None else ("sam2" if segmenter is not None else "grabcut-propagated")}
+    inputs = VideoInputs(clip.frames, clip.camera, dets, obj, hnd, options.hand, str(path), clip.names, clip.fps, notes, backends, timings)
+    if obj is None and segmenter is not None:
+        from hoikit.video.masks import hand_masks, segmenter_masks
+        from hoikit.video.hands import fill_gaps
+
+        kp = fill_gaps(np.stack([d.keypoints2d if d is not None else np.zeros((21, 2)) for d in dets]), np.array([d is not None for d in dets]))
+        hand = hnd if hnd is not None else hand_masks(kp, clip.frames.shape[1:3])
+        t0 = time.perf_counter()
+        inputs.object_masks, inputs.hand_masks = segmenter_masks(clip.frames, kp, hand, segmenter), hand
+        timings["segmentation"] = time.perf_counter() - t0
+    return inputs
+
+
+def reconstruct_video(
+    path: str | Path, out_dir: str | Path | None = None, config: VideoConfig | None = None, options: VideoOptions = VideoOptions(),
+    hand_model=None, segmenter=None, features=None, overlay: bool = True,
+) -> VideoReconstruction:
+    """One video (file or frame folder) → the object (canonical mesh + per-frame poses) and the hand
+    of every frame; writes the result folder when ``out_dir`` is given.
+
+    Example::
+
+        import hoikit
+        rec = hoikit.reconstruct_video("clip.mp4", "out/clip")
+        rec.object_mesh, rec.poses.R, rec.hand.joints
+    """
+    from hoikit.hand import load_hand_model
+    from hoikit.video.outputs import write_video_result
+
+    cfg = config or VideoConfig()
+    options = VideoOptions(**{**options.__dict__, "stride": cfg.stride if options.stride == 1 else options.stride})
+    inputs = perceive_video(path, options, segmenter=segmenter)
+    recon = reconstruct(inputs, hand_model or load_hand_model(), cfg, features=features)
+    if out_dir is not None:
+        t0 = time.perf_counter()
+        write_video_result(out_dir, recon, inputs.frames, overlay)
+        recon.timings["write"] = time.perf_counter() - t0
+    return recon

@@ -150,6 +150,8 @@ def template_poses(
     from hoikit.video.features import BagOfWords, frame_crop, silhouette_descriptors
     from hoikit.video.pose import rotation_angles
 
+    if getattr(features, "name", None) == "silhouette":
+        features = None
     ts = render_templates(prior_mesh, cfg, shaded=features is not None)
     T = len(hand_poses)
     if features is None:
