@@ -34,6 +34,8 @@ class TemplateConfig:
     vocabulary: int = 2048
     # geometric verification: silhouette IoU minus this × (angle to the hand-implied rotation / π)
     hand_agreement: float = 0.5
+    # a verified template more than this from the clip's hand-relative consensus is an outlier
+    outlier_deg: float = 35.0
 
 
 @dataclass(frozen=True)
@@ -46,9 +48,11 @@ class RefineConfig:
     lr_log_scale: float = 0.01
     points: int = 300  # surface samples of the current shape
     mask_pixels: int = 250  # object-mask pixels sampled per frame
+    contour_only: bool = False  # cover only the mask's outline away from the hand (else every mask pixel)
     w_outside: float = 1.0  # projected points outside the (object ∪ hand) mask, per pixel of distance
     w_cover: float = 1.0  # object-mask pixels far from every projected point
-    w_hand: float = 0.02  # pose vs the hand-implied pose (rigid grasp prior), weak
+    w_hand_rotation: float = 20.0  # 1 − cos(angle to the hand-implied rotation): the rigid-grasp prior
+    w_hand_translation: float = 0.02  # offset to the hand-implied translation per 5 cm, weak (depth is the hand's guess)
     w_smooth: float = 2.0  # second differences of translation (per cm) and rotation (per 0.1 rad)
 
 

@@ -185,7 +185,7 @@ def reconstruct(inputs: VideoInputs, hand_model, cfg: VideoConfig = VideoConfig(
     if cfg.carve.hand_depth:
         with clock("carve"):
             hand_depth = hand_depth_maps(hand.vertices, hand.faces, camera)
-    targets = refine_targets(masks.object, masks.hand, cfg.refine.mask_pixels, cfg.seed)
+    targets = refine_targets(masks.object, masks.hand, cfg.refine.mask_pixels, cfg.seed, contour_only=cfg.refine.contour_only)
     shape = prior.mesh
     carving = None
     for r in range(cfg.pose_rounds):
@@ -206,6 +206,11 @@ def reconstruct(inputs: VideoInputs, hand_model, cfg: VideoConfig = VideoConfig(
         with clock("colour"):
             mesh = shape.copy()
             mesh.visual.vertex_colors = vertex_colours(np.asarray(mesh.vertices), np.asarray(mesh.vertex_normals), poses, camera, inputs.frames, masks.object)
+        if cfg.align.iterations > 0:
+            from hoikit.video.align import align_hand
+
+            with clock("align"):
+                hand, losses["align"] = align_hand(hand, mesh, poses, camera, masks.object, masks.hand, cfg.align)
     else:
         warnings.append("no object mesh: carving found no consistent volume")
     timings["total"] = time.perf_counter() - t_all + sum(inputs.timings.values())

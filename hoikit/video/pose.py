@@ -5,9 +5,10 @@ of every frame at once against the masks with hand and temporal terms.
 Refinement objective (pixels, all frames batched; the scale is shared by the clip):
 - *outside*: projected surface samples that land on background (neither object nor hand: the hand
   may hide the object) cost their distance to the nearest kept pixel;
-- *cover*: visible object pixels cost their distance to the nearest projected sample;
-- *hand*: 1 − cos of the angle to the hand-implied rotation and the offset to its translation
-  (per 5 cm), weak — the grasp may slide;
+- *cover*: visible object pixels (or only the outline away from the hand) cost their distance to
+  the nearest projected sample;
+- *hand*: 1 − cos of the angle to the hand-implied rotation (the rigid-grasp prior: the held
+  object turns with the hand) and, weakly, the offset to its translation (per 5 cm);
 - *smooth*: second differences over time of translation (cm) and rotation.
 """
 
@@ -67,7 +68,9 @@ class RefineTargets:
 
     Attributes:
         outside_dt: (T, H, W) float32 pixels from each pixel to the nearest kept pixel (object ∪ hand).
-        object_px: (T, M, 2) sampled object-mask pixels (x, y); object_w: (T, M) 1 for real samples.
+        object_px: (T, M, 2) sampled object-mask pixels (x, y), or with ``contour_only`` its outline
+            away from the hand;
+            object_w: (T, M) 1 for real samples.
     """
 
     outside_dt: torch.Tensor
@@ -75,16 +78,23 @@ class RefineTargets:
     object_w: torch.Tensor
 
 
-def refine_targets(object_masks: np.ndarray, hand_masks: np.ndarray, n_pixels: int, seed: int = 0, dilate_px: int = 1) -> RefineTargets:
-    from scipy.ndimage import distance_transform_edt
+def refine_targets(
+    object_masks: np.ndarray, hand_masks: np.ndarray, n_pixels: int, seed: int = 0, dilate_px: int = 1, contour_only: bool = False,
+) -> RefineTargets:
+    from scipy.ndimage import binary_erosion, distance_transform_edt
 
     keep = dilate(object_masks | hand_masks, dilate_px)
+    # the outline of the object that is not against the hand (there the true outline is hidden)
+    contour = object_masks & ~binary_erosion(object_masks, structure=np.ones((1, 3, 3), bool), border_value=0)
+    contour &= ~dilate(hand_masks, 1)
+    if not contour_only:
+        contour = object_masks
     dt = np.stack([distance_transform_edt(~k) for k in keep]).astype(np.float32)
     rng = np.random.default_rng(seed)
     T = len(object_masks)
     px = np.zeros((T, n_pixels, 2), np.float32)
     w = np.zeros((T, n_pixels), np.float32)
-    for k, m in enumerate(object_masks):
+    for k, m in enumerate(contour):
         ys, xs = np.nonzero(m)
         if len(xs) == 0:
             continue
@@ -164,8 +174,9 @@ def refine_poses(
         loss = cfg.w_outside * outside.mean() + cfg.w_cover * cover.mean()
         if Rh is not None:
             cos = ((R * Rh).sum((1, 2)) - 1.0) / 2.0
-            hand = (1.0 - cos).mean() + (((t - th) / HAND_TRANSLATION_SCALE_M) ** 2).sum(1).mean()
-            loss = loss + cfg.w_hand * hand
+            hand_rot = (1.0 - cos).mean()
+            hand_t = (((t - th) / HAND_TRANSLATION_SCALE_M) ** 2).sum(1).mean()
+            loss = loss + cfg.w_hand_rotation * hand_rot + cfg.w_hand_translation * hand_t
         smooth = (_second_diff(t) / 0.01).pow(2).sum(-1).mean() + (_second_diff(R.reshape(T, 9)) / 0.1).pow(2).sum(-1).mean() if T >= 3 else loss * 0
         loss = loss + cfg.w_smooth * smooth
         opt.zero_grad()

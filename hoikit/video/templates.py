@@ -129,6 +129,30 @@ def place(ts: TemplateSet, i: int, mask: np.ndarray, depth: float, camera: Camer
     return np.array([(px[0] - camera.cx) / camera.fx * depth, (px[1] - camera.cy) / camera.fy * depth, depth])
 
 
+def consensus_rotation(rel: np.ndarray) -> np.ndarray:
+    """(3, 3) the medoid of (N, 3, 3) rotations (the one with the smallest summed angle to the others)."""
+    from hoikit.video.pose import rotation_angles
+
+    cost = rotation_angles(rel[:, None], rel[None]).sum(1)
+    return rel[int(np.argmin(cost))]
+
+
+def reject_outliers(poses: Poses, hand_poses: Poses, valid: np.ndarray, max_deg: float) -> Poses:
+    """Frames whose template rotation, seen from the hand, is more than ``max_deg`` from the clip's
+    consensus (the medoid of the hand-relative rotations) take the hand-implied rotation instead:
+    the grasp changes slowly, a wrong template (a silhouette twin) jumps."""
+    from hoikit.video.pose import rotation_angles
+
+    if valid.sum() < 3:
+        return poses
+    rel = np.einsum("tji,tjk->tik", hand_poses.R, poses.R)  # R_h^T R_o
+    c = consensus_rotation(rel[valid][:: max(1, int(valid.sum()) // 60)])
+    bad = ~valid | (np.degrees(rotation_angles(rel, c[None])) > max_deg)
+    out = poses.copy()
+    out.R[bad] = hand_poses.R[bad] @ c
+    return out
+
+
 @dataclass
 class Retrieval:
     """Per frame: the candidates (top-n template indices), their scores and the winner."""
@@ -183,6 +207,8 @@ def template_poses(
         R[k] = ts.rotations[winner[k]]
         t[k] = place(ts, winner[k], masks.object[k], float(hand_poses.t[k, 2]), camera)
     poses = Poses(R, t, hand_poses.s)
+    if not top1:
+        poses = reject_outliers(poses, hand_poses, winner >= 0, cfg.outlier_deg)
     if return_retrieval:
         return poses, Retrieval(cand, np.take_along_axis(sim, cand, 1), ver, winner)
     return poses
