@@ -146,6 +146,9 @@ def test_visual_hull_of_a_sphere_converges_to_it():
 
 
 def test_refinement_recovers_perturbed_poses(rng):
+    """From 8° / 6 mm perturbed poses, with a hand-implied rotation 2° off (the rigid-grasp prior)
+    and a hand-implied translation 1 cm off: rotation within the prior's error, translation pulled
+    back by the silhouettes in most frames (the median; a frame can stay in a local minimum)."""
     from hoikit.geometry.sampling import sample_surface
     from hoikit.video.carve import Poses
     from hoikit.video.config import RefineConfig
@@ -157,13 +160,12 @@ def test_refinement_recovers_perturbed_poses(rng):
     T = 6
     R = np.stack([_rot([0.3, 1, 0.2], 15 * k) for k in range(T)])
     t = np.stack([[0.005 * k, 0.0, 0.32] for k in range(T)])
-    truth = Poses(R, t)
-    masks = _silhouettes(mesh, truth, cam)
+    masks = _silhouettes(mesh, Poses(R, t), cam)
     init = Poses(np.stack([_rot(rng.normal(size=3), 8) @ r for r in R]), t + rng.normal(scale=0.006, size=(T, 3)))
+    hand = Poses(np.stack([_rot(rng.normal(size=3), 2) @ r for r in R]), t + rng.normal(scale=0.01, size=(T, 3)))
     targets = refine_targets(masks, np.zeros_like(masks), 250)
-    out, terms = refine_poses(sample_surface(mesh, 400)[0], init, cam, targets, None, RefineConfig(iterations=150, w_smooth=0.0), fit_scale=False)
-    before = rotation_angles(init.R, R).mean()
-    after = rotation_angles(out.R, R).mean()
-    assert np.degrees(after) < 0.5 * np.degrees(before)
-    assert np.linalg.norm(out.t - t, axis=1).mean() < 0.5 * np.linalg.norm(init.t - t, axis=1).mean()
-    assert terms["cover_px"] < 1.5
+    out, terms = refine_poses(sample_surface(mesh, 400)[0], init, cam, targets, hand, RefineConfig(iterations=150, w_smooth=0.0), fit_scale=False)
+    assert np.degrees(rotation_angles(out.R, R)).mean() < 4.0
+    err, err0 = np.linalg.norm(out.t - t, axis=1), np.linalg.norm(init.t - t, axis=1)
+    assert np.median(err) < 0.5 * np.median(err0) and np.median(err) < 0.004
+    assert terms["outside_px"] < 0.5

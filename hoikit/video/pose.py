@@ -76,6 +76,7 @@ class RefineTargets:
     outside_dt: torch.Tensor
     object_px: torch.Tensor
     object_w: torch.Tensor
+    area: torch.Tensor  # (T,) visible object pixels
 
 
 def refine_targets(
@@ -101,7 +102,8 @@ def refine_targets(
         pick = rng.choice(len(xs), n_pixels, replace=len(xs) < n_pixels)
         px[k] = np.stack([xs[pick], ys[pick]], 1)
         w[k] = 1.0
-    return RefineTargets(torch.from_numpy(dt), torch.from_numpy(px), torch.from_numpy(w))
+    area = torch.as_tensor(object_masks.reshape(T, -1).sum(1), dtype=torch.float32)
+    return RefineTargets(torch.from_numpy(dt), torch.from_numpy(px), torch.from_numpy(w), area)
 
 
 def _project(X: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
@@ -122,11 +124,18 @@ def _sample_dt(dt: torch.Tensor, uv: torch.Tensor) -> torch.Tensor:
 
 
 def silhouette_losses(uv: torch.Tensor, targets: RefineTargets) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-frame (T,) outside and cover terms (pixels) for projected samples ``uv`` (T, P, 2)."""
-    outside = _sample_dt(targets.outside_dt, uv).mean(1)
+    """Per-frame (T,) outside and cover terms (pixels) for projected samples ``uv`` (T, P, 2).
+
+    Both are made free of the samples' discreteness, which would otherwise bias the pose towards
+    shrinking (denser projections cover better): the outline of a pixel lies half a pixel from its
+    centre (``outside`` counts from there), and a mask pixel within the projected samples' mean
+    spacing (sqrt(area / P)) of one counts as covered.
+    """
+    outside = torch.relu(_sample_dt(targets.outside_dt, uv) - 0.5).mean(1)
     d = torch.cdist(targets.object_px, uv)  # (T, M, P)
     near = d.min(2).values
-    cover = (near * targets.object_w).sum(1) / targets.object_w.sum(1).clamp(min=1.0)
+    spacing = (targets.area / uv.shape[1]).sqrt()[:, None]
+    cover = (torch.relu(near - spacing) * targets.object_w).sum(1) / targets.object_w.sum(1).clamp(min=1.0)
     return outside, cover
 
 
