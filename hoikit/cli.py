@@ -243,6 +243,8 @@ class VideoCommand:
     """Ablation: the verified template pose without continuous refinement."""
     no_overlay: bool = False
     """Skip overlay.mp4."""
+    weights: Optional[Path] = None
+    """hoikit-small weights for the coarse prior (default: the shipped ones; without weights the prior is the visual hull)."""
     seed: int = 0
 
     def config(self):
@@ -277,7 +279,13 @@ class VideoCommand:
             if features is not None and self.dinov2_layer is not None:
                 features.layer = self.dinov2_layer
         options = VideoOptions(self.hand, self.fx, self.fy, self.cx, self.cy, self.stride, self.max_frames, self.masks, self.hand_masks, self.mirrored)
-        recon = reconstruct_video(self.path, self.out, cfg, options, segmenter=segmenter, features=features, overlay=not self.no_overlay)
+        generator = "auto"
+        if self.weights is not None:
+            from hoikit.shape.small.generator import HoikitSmall
+
+            generator = HoikitSmall.load(self.weights)
+        recon = reconstruct_video(self.path, self.out, cfg, options, segmenter=segmenter, features=features,
+                                  overlay=not self.no_overlay, generator=generator)  # fmt: skip
         print(f"wrote {self.out} ({len(recon)} frames, {recon.timings.get('total', 0.0):.1f} s)")
         return 0
 

@@ -179,6 +179,10 @@ def reconstruct(inputs: VideoInputs, hand_model, cfg: VideoConfig = VideoConfig(
         hand_poses = hand_implied_poses(hand.R, hand.t, ref, _initial_object_pose(hand, masks, camera, ref))
         half = object_half_size(masks.object, hand_poses.t[:, 2], camera)
         prior = hull_prior(chosen, hand_poses, camera, masks.object, masks.hand, half)
+        if generator is not None:
+            from hoikit.video.prior import generated_prior
+
+            prior = generated_prior(generator, inputs.frames[ref], masks.object[ref], prior, cfg.seed)
     with clock("poses"):
         poses = _initial_poses(cfg, prior.mesh, hand_poses, camera, masks, inputs, features, warnings)
     hand_depth = None
@@ -298,9 +302,20 @@ def perceive_video(path: str | Path, options: VideoOptions = VideoOptions(), det
     return inputs
 
 
+def default_generator():
+    """hoikit-small with its shipped weights, or None when they are not there (the hull prior is used)."""
+    from hoikit.errors import MissingCheckpointError
+    from hoikit.shape.small.generator import HoikitSmall
+
+    try:
+        return HoikitSmall.load()
+    except MissingCheckpointError:
+        return None
+
+
 def reconstruct_video(
     path: str | Path, out_dir: str | Path | None = None, config: VideoConfig | None = None, options: VideoOptions = VideoOptions(),
-    hand_model=None, segmenter=None, features=None, overlay: bool = True,
+    hand_model=None, segmenter=None, features=None, overlay: bool = True, generator="auto",
 ) -> VideoReconstruction:
     """One video (file or frame folder) → the object (canonical mesh + per-frame poses) and the hand
     of every frame; writes the result folder when ``out_dir`` is given.
@@ -317,7 +332,11 @@ def reconstruct_video(
     cfg = config or VideoConfig()
     options = VideoOptions(**{**options.__dict__, "stride": cfg.stride if options.stride == 1 else options.stride})
     inputs = perceive_video(path, options, segmenter=segmenter)
-    recon = reconstruct(inputs, hand_model or load_hand_model(), cfg, features=features)
+    if generator == "auto":
+        generator = default_generator()
+    recon = reconstruct(inputs, hand_model or load_hand_model(), cfg, generator=generator, features=features)
+    if generator is None:
+        recon.warnings.append("no shape generator weights: the prior is the visual hull of the selected frames")
     if out_dir is not None:
         t0 = time.perf_counter()
         write_video_result(out_dir, recon, inputs.frames, overlay)

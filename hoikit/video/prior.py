@@ -1,6 +1,9 @@
 """The coarse object prior (AlignHOI 3.1, A.1): four temporal segments, the frame of each with the
-most visible object pixels, ordered by visibility; the shape from the shape generator when its
-weights exist, else the visual hull carved from those frames under the hand-implied poses.
+most visible object pixels, ordered by visibility; the visual hull carved from those frames under
+the hand-implied poses, and — when a shape generator is given (hoikit-small with its weights,
+Hunyuan3D-2) — the generated shape of the most visible frame, brought into the hull's frame and
+size by similarity ICP (rotation restarts), which replaces the hull. hoikit-small is conditioned on
+one crop; the other selected frames only order and choose it.
 """
 
 from __future__ import annotations
@@ -65,3 +68,45 @@ def hull_prior(
     if c is None:
         return Prior(ellipsoid(np.full(3, 0.5 * half)), frames, "ellipsoid")
     return Prior(c.mesh, frames, f"visual-hull-{len(frames)}")
+
+
+GEN_STEPS = 10
+GEN_GUIDANCE = 3.0
+GEN_GRID = 48
+GEN_CROP = 160
+
+
+def object_rgba(rgb: np.ndarray, mask: np.ndarray, size: int = GEN_CROP) -> np.ndarray:
+    """(size, size, 4) uint8: a square crop around the object mask (its bounding box grown by a
+    quarter), alpha = the mask."""
+    from hoikit.io.images import square_crop
+
+    ys, xs = np.nonzero(mask)
+    side = 1.25 * max(xs.max() - xs.min(), ys.max() - ys.min()) + 4
+    cx, cy = (xs.max() + xs.min()) / 2, (ys.max() + ys.min()) / 2
+    rgb_c = square_crop(rgb, cx, cy, side, size)
+    a = square_crop(mask.astype(np.uint8) * 255, cx, cy, side, size, nearest=True)
+    return np.concatenate([rgb_c, a[..., None]], -1).astype(np.uint8)
+
+
+def generated_prior(gen, rgb: np.ndarray, mask: np.ndarray, hull: Prior, seed: int = 0) -> Prior:
+    """The generator's shape for the frame ``rgb``/``mask``, placed onto ``hull`` (similarity ICP)."""
+    import torch
+
+    from hoikit.geometry.registration import IcpConfig, icp
+    from hoikit.geometry.sampling import sample_surface
+    from hoikit.shape.interface import latent_to_mesh, sample_latent
+
+    cond = gen.condition(object_rgba(rgb, mask))
+    latent = sample_latent(gen, cond, GEN_STEPS, GEN_GUIDANCE, torch.Generator().manual_seed(seed))
+    mesh = latent_to_mesh(gen, latent, GEN_GRID)
+    if mesh is None or len(mesh.faces) < 4:
+        return hull
+    from hoikit.video.carve import largest_piece
+
+    mesh = largest_piece(mesh)
+    src = sample_surface(mesh, 3000, seed)[0]
+    dst = sample_surface(hull.mesh, 3000, seed)[0]
+    T = icp(src, dst, IcpConfig(mode="sim3", iterations=50)).transform
+    placed = trimesh.Trimesh(T.apply(np.asarray(mesh.vertices)), np.asarray(mesh.faces), process=False)
+    return Prior(placed, hull.frames, getattr(gen, "name", "generator"))
