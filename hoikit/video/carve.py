@@ -1,6 +1,8 @@
 """Object reconstruction from posed frames (AlignHOI 3.3, on a CPU): a visual hull carved on a voxel
-grid in the object's canonical frame from the masks, turned into a signed distance grid, refined
-with mask, photometric and Eikonal terms, meshed by marching cubes, and coloured from the frames.
+grid in the object's canonical frame from the masks (the mask term), its surface then carved by
+photo-consistency across the frames that see it (the photometric term), turned into a signed
+distance grid (an exact distance transform: Eikonal by construction), meshed by marching cubes,
+and coloured from the frames. (AlignHOI optimises a neural SDF by volume rendering instead.)
 
 Occlusion: a voxel is carved away by a frame only where that frame sees background — pixels of the
 object *or* the hand (which may hide the object) keep it — and it must fall on the object mask in
@@ -220,3 +222,72 @@ def vertex_colours(
     grey = np.full(3, 160.0)
     rgb = np.where(w.sum(0)[:, None] > 0, mean, grey)
     return np.concatenate([np.clip(rgb, 0, 255), np.full((V, 1), 255)], 1).astype(np.uint8)
+
+
+# ------------------------------------------------------------------------- photo-consistency
+def _surface_voxels(occ: np.ndarray) -> np.ndarray:
+    from scipy.ndimage import binary_erosion
+
+    return occ & ~binary_erosion(occ, border_value=0)
+
+
+def photo_carve(
+    occ: np.ndarray, half: float, poses: Poses, camera: Camera, frames: np.ndarray, object_masks: np.ndarray, hand_masks: np.ndarray,
+    threshold: float = 0.06, min_views: int = 3, rounds: int = 4, max_share: float = 0.15,
+) -> np.ndarray:
+    """Space carving by photo-consistency (Kutulakos & Seitz): surface voxels whose chromaticity
+    differs across the frames that see them are removed, a few rounds, visibility from the current
+    shape's depth. Chromaticity (rgb / sum) because the light stays with the camera while the object
+    turns: shading changes, colour does not.
+
+    Args:
+        occ: (R, R, R) occupancy over [-half, half]³ (canonical frame).
+        threshold: largest per-channel std of chromaticity a surface voxel may show.
+        max_share: at most this share of the surface voxels goes per round (the worst first).
+    Returns:
+        the carved occupancy.
+    """
+    from hoikit.geometry.grid import grid_points
+    from hoikit.render.raster import zbuffer_numpy
+
+    R = occ.shape[0]
+    spacing = 2 * half / (R - 1)
+    pts_all = grid_points(R, (-half, half), dtype=torch.float64).numpy()
+    chroma = frames.astype(np.float64) + 1.0
+    chroma = chroma / chroma.sum(-1, keepdims=True)
+    occ = occ.copy()
+    H, W = object_masks.shape[1:]
+    for _ in range(rounds):
+        sdf = occupancy_sdf(occ, spacing)
+        mesh = sdf_mesh(sdf, half)
+        if mesh is None:
+            break
+        surf = np.argwhere(_surface_voxels(occ))
+        P = pts_all[surf[:, 0], surf[:, 1], surf[:, 2]]
+        V, F = np.asarray(mesh.vertices), np.asarray(mesh.faces, np.int64)
+        s1 = np.zeros((len(P), 3))
+        s2 = np.zeros((len(P), 3))
+        n = np.zeros(len(P))
+        for k in range(len(poses)):
+            cam = poses.s * P @ poses.R[k].T + poses.t[k]
+            _, depth = zbuffer_numpy(poses.s * V @ poses.R[k].T + poses.t[k], F, camera)
+            uv, z = project(cam, camera)
+            ui, vi = np.rint(uv[:, 0]).astype(np.int64), np.rint(uv[:, 1]).astype(np.int64)
+            ok = (ui >= 0) & (ui < W) & (vi >= 0) & (vi < H)
+            idx = np.flatnonzero(ok)
+            vis = (z[idx] <= depth[vi[idx], ui[idx]] + 1.5 * spacing) & object_masks[k, vi[idx], ui[idx]] & ~hand_masks[k, vi[idx], ui[idx]]
+            idx = idx[vis]
+            c = chroma[k, vi[idx], ui[idx]]
+            s1[idx] += c
+            s2[idx] += c * c
+            n[idx] += 1
+        seen = n >= min_views
+        mean = s1 / np.maximum(n, 1)[:, None]
+        std = np.sqrt(np.maximum(s2 / np.maximum(n, 1)[:, None] - mean**2, 0)).max(1)
+        bad = seen & (std > threshold)
+        if not bad.any():
+            break
+        worst = np.argsort(-np.where(bad, std, -1))[: max(1, int(max_share * len(surf)))]
+        worst = worst[bad[worst]]
+        occ[surf[worst, 0], surf[worst, 1], surf[worst, 2]] = False
+    return occ

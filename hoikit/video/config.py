@@ -66,10 +66,8 @@ class CarveConfig:
     tolerance: float = 0.05  # a voxel survives up to this share of frames voting against it
     support: float = 0.5  # … and must land on the object in this share of the frames it lands on object or hand
     hand_depth: bool = True  # voxels in front of the fitted hand are carved where the hand is
-    sdf_iterations: int = 60
-    w_mask: float = 1.0
-    w_photo: float = 0.2
-    w_eikonal: float = 0.1
+    photo_threshold: float = 0.04  # photo-consistency carving: largest chromaticity std of a surface voxel (0: off)
+    photo_rounds: int = 6
 
 
 @dataclass(frozen=True)

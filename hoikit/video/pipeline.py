@@ -140,6 +140,16 @@ def _recentred(mesh: trimesh.Trimesh, poses: Poses, hand_poses: Poses) -> tuple[
     return out, shift(poses), shift(hand_poses)
 
 
+def _photo_carved(c, poses: Poses, camera: Camera, frames: np.ndarray, masks: ClipMasks, cfg: VideoConfig):
+    """The carving after photo-consistency carving of its surface (unchanged if that empties it)."""
+    from hoikit.video.carve import Carving, occupancy_sdf, photo_carve, sdf_mesh
+
+    occ = photo_carve(c.sdf < 0, c.half, poses, camera, frames, masks.object, masks.hand, cfg.carve.photo_threshold, rounds=cfg.carve.photo_rounds)
+    sdf = occupancy_sdf(occ, 2 * c.half / (occ.shape[0] - 1))
+    mesh = sdf_mesh(sdf, c.half)
+    return c if mesh is None else Carving(mesh, sdf, c.half, float(occ.mean()))
+
+
 def _scale_folded(poses: Poses) -> Poses:
     """The same placement with scale 1 (the next carve happens in metres)."""
     return Poses(poses.R.copy(), poses.t.copy(), 1.0)
@@ -203,6 +213,9 @@ def reconstruct(inputs: VideoInputs, hand_model, cfg: VideoConfig = VideoConfig(
         if c is None:
             warnings.append(f"round {r}: the visual hull is empty; keeping the previous shape")
             break
+        if r == cfg.pose_rounds - 1 and cfg.carve.photo_threshold > 0:
+            with clock("photo_carve"):
+                c = _photo_carved(c, poses, camera, inputs.frames, masks, cfg)
         carving = c
         shape, poses, hand_poses = _recentred(c.mesh, poses, hand_poses)
     mesh = None
