@@ -80,7 +80,7 @@ def align_hand(
         sil = _sample_dt(outside, uv).mean()
         kp_err = ((_project(joints + delta[:, None], K) - kp).pow(2).sum(-1).mean()) / 100.0
         smooth = (residual[2:] - 2 * residual[1:-1] + residual[:-2]).pow(2).sum(-1).mean() / 1e-6 if len(hand) >= 3 else contact * 0
-        loss = (cfg.w_contact * contact / 1e-4 * 1e-2 + cfg.w_penetration * pen + cfg.w_mask * sil + cfg.w_keypoints * kp_err
+        loss = (cfg.w_contact * contact / 1e-4 + cfg.w_penetration * pen + cfg.w_mask * sil + cfg.w_keypoints * kp_err
                 + cfg.w_pose * residual.pow(2).sum(-1).mean() / 1e-4 + 0.1 * smooth)  # fmt: skip
         opt.zero_grad()
         loss.backward()

@@ -14,7 +14,6 @@ from typing import Literal
 
 Variant = Literal["full", "top1", "no_template_pose", "no_refine", "sfm_init"]
 VARIANTS: tuple[str, ...] = ("full", "top1", "no_template_pose", "no_refine", "sfm_init")
-MaskSource = Literal["auto", "given", "grabcut", "sam2"]
 Features = Literal["silhouette", "dinov2"]
 
 
@@ -61,7 +60,6 @@ class CarveConfig:
     """Visual hull on a voxel grid (canonical frame) and its SDF refinement."""
 
     resolution: int = 64
-    margin: float = 0.25  # grid half-size = (1 + margin) × the prior's half-extent
     dilate_px: int = 1  # masks grown by this before carving (silhouette noise)
     tolerance: float = 0.05  # a voxel survives up to this share of frames voting against it
     support: float = 0.5  # … and must land on the object in this share of the frames it lands on object or hand
@@ -76,14 +74,11 @@ class AlignConfig:
 
     iterations: int = 40
     lr_translation: float = 0.002
-    lr_pose: float = 0.02
-    lr_shape: float = 0.02
-    w_mask: float = 1.0
-    w_contact: float = 50.0
-    w_penetration: float = 200.0
-    w_pose: float = 0.1  # pose residual towards the per-frame fit
+    w_mask: float = 1.0  # projected hand vertices on background, per pixel
+    w_contact: float = 0.5  # squared distance of the contact fingertips to the surface, per cm²
+    w_penetration: float = 200.0  # mean depth of hand vertices inside the object, per metre
+    w_pose: float = 0.1  # the per-frame translation residual, per cm²
     w_keypoints: float = 0.05  # 2D keypoints, per pixel² / 100
-    contact_threshold_m: float = 0.01
 
 
 @dataclass(frozen=True)
@@ -91,7 +86,6 @@ class VideoConfig:
     """The video method's settings (module docstring)."""
 
     variant: Variant = "full"
-    masks: MaskSource = "auto"
     stride: int = 1
     max_frames: int | None = None
     prior_segments: int = 4
