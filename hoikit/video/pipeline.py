@@ -150,9 +150,28 @@ def _photo_carved(c, poses: Poses, camera: Camera, frames: np.ndarray, masks: Cl
     return c if mesh is None else Carving(mesh, sdf, c.half, float(occ.mean()))
 
 
-def _scale_folded(poses: Poses) -> Poses:
-    """The same placement with scale 1 (the next carve happens in metres)."""
-    return Poses(poses.R.copy(), poses.t.copy(), 1.0)
+def _scale_folded(shape: trimesh.Trimesh, poses: Poses) -> tuple[trimesh.Trimesh, Poses]:
+    """The same placement with the scale folded into the shape (the next carve happens in metres)."""
+    scaled = trimesh.Trimesh(np.asarray(shape.vertices) * poses.s, np.asarray(shape.faces), process=False)
+    return scaled, Poses(poses.R.copy(), poses.t.copy(), 1.0)
+
+
+CARVE_FALLBACKS = ((0.15, 0.3), (0.3, 0.1))  # (tolerance, support) tried when the configured carve is empty
+
+
+def _carve_robust(poses: Poses, camera: Camera, masks: ClipMasks, half: float, hand_depth, cfg: VideoConfig, warnings: list):
+    """The visual hull with the configured strictness, else looser ones (noisy real masks: a frame
+    whose mask misses part of the object carves that part away for every frame)."""
+    from hoikit.video.carve import carve
+
+    c = cfg.carve
+    for k, (tol, sup) in enumerate(((c.tolerance, c.support), *CARVE_FALLBACKS)):
+        out = carve(poses, camera, masks.object, masks.hand, half, c.resolution, c.dilate_px, tol, hand_depth, sup)
+        if out is not None:
+            if k:
+                warnings.append(f"the strict visual hull was empty; carved with tolerance {tol} and support {sup}")
+            return out
+    return None
 
 
 def reconstruct(inputs: VideoInputs, hand_model, cfg: VideoConfig = VideoConfig(), generator=None, features=None) -> VideoReconstruction:
@@ -164,7 +183,7 @@ def reconstruct(inputs: VideoInputs, hand_model, cfg: VideoConfig = VideoConfig(
         NoHandError: no hand in any frame (exit 3).
         HoikitError: no object visible in any frame.
     """
-    from hoikit.video.carve import carve, hand_depth_maps, vertex_colours
+    from hoikit.video.carve import hand_depth_maps, vertex_colours
     from hoikit.video.hands import track_hand
     from hoikit.video.masks import clip_masks
     from hoikit.video.pose import hand_implied_poses, refine_poses, refine_targets
@@ -201,25 +220,26 @@ def reconstruct(inputs: VideoInputs, hand_model, cfg: VideoConfig = VideoConfig(
             hand_depth = hand_depth_maps(hand.vertices, hand.faces, camera)
     targets = refine_targets(masks.object, masks.hand, cfg.refine.mask_pixels, cfg.seed, contour_only=cfg.refine.contour_only)
     shape = prior.mesh
-    carving = None
+    carved = False
     for r in range(cfg.pose_rounds):
         if cfg.refines:
             with clock("poses"):
                 poses, losses[f"refine_{r}"] = refine_poses(_surface(shape, cfg.refine.points, cfg.seed), poses, camera, targets, hand_poses, cfg.refine)
         with clock("carve"):
-            poses, hand_poses = _scale_folded(poses), Poses(hand_poses.R, hand_poses.t, hand_poses.s / poses.s)
-            c = carve(poses, camera, masks.object, masks.hand, half, cfg.carve.resolution, cfg.carve.dilate_px, cfg.carve.tolerance,
-                      hand_depth, cfg.carve.support)
+            shape, poses = _scale_folded(shape, poses)
+            c = _carve_robust(poses, camera, masks, half, hand_depth, cfg, warnings)
         if c is None:
             warnings.append(f"round {r}: the visual hull is empty; keeping the previous shape")
             break
         if r == cfg.pose_rounds - 1 and cfg.carve.photo_threshold > 0:
             with clock("photo_carve"):
                 c = _photo_carved(c, poses, camera, inputs.frames, masks, cfg)
-        carving = c
+        carved = True
         shape, poses, hand_poses = _recentred(c.mesh, poses, hand_poses)
     mesh = None
-    if carving is not None:
+    if not carved and len(shape.faces):
+        warnings.append("the object mesh is the coarse prior placed by the refined poses (carving found no consistent volume)")
+    if carved or len(shape.faces):
         with clock("colour"):
             mesh = shape.copy()
             mesh.visual.vertex_colors = vertex_colours(np.asarray(mesh.vertices), np.asarray(mesh.vertex_normals), poses, camera, inputs.frames, masks.object)
