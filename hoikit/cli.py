@@ -202,6 +202,95 @@ class ImageCommand:
 
 
 @dataclass
+class VideoCommand:
+    """Reconstruct the held object (mesh + pose per frame) and the hand of every frame from a
+    monocular video (AlignHOI, on the CPU).
+
+    PATH is a video file (decoded with PyAV) or a folder of frames. OUT gets object.ply (canonical
+    frame), trajectory.json (per-frame poses and joints), hands.npz, overlay.mp4, sequence.glb and
+    result.json (time per stage).
+    """
+
+    path: tyro.conf.Positional[Path]
+    """Video file or frame folder."""
+    out: Annotated[Path, tyro.conf.arg(aliases=["-o"])] = Path("out")
+    stride: int = 1
+    """Use every STRIDE-th frame."""
+    max_frames: Optional[int] = None
+    hand: Literal["auto", "left", "right", "largest"] = "auto"
+    fx: Optional[float] = None
+    fy: Optional[float] = None
+    cx: Optional[float] = None
+    cy: Optional[float] = None
+    masks: Optional[Path] = None
+    """A folder of per-frame object masks (same names or order as the frames)."""
+    hand_masks: Optional[Path] = None
+    """A folder of per-frame hand masks."""
+    mirrored: bool = False
+    sam2: Optional[Path] = None
+    """SAM 2.1 checkpoint: track the object with SAM 2's video predictor instead of GrabCut."""
+    dinov2: Optional[Path] = None
+    """DINOv2 folder (transformers): template retrieval with its bag of visual words instead of silhouettes."""
+    dinov2_layer: Optional[int] = None
+    """Hidden-state index of the DINOv2 features (AlignHOI: 30 of ViT-g/14; default: the final output)."""
+    init: Literal["templates", "sfm"] = "templates"
+    """Object pose initialisation: template matching, or the SfM baseline (needs pycolmap)."""
+    top1: bool = False
+    """Ablation: keep the most similar template, no geometric verification."""
+    no_template_pose: bool = False
+    """Ablation: no discrete template pose (start from the hand-implied pose)."""
+    no_refine: bool = False
+    """Ablation: the verified template pose without continuous refinement."""
+    no_overlay: bool = False
+    """Skip overlay.mp4."""
+    weights: Optional[Path] = None
+    """hoikit-small weights for the coarse prior (default: the shipped ones; without weights the prior is the visual hull)."""
+    seed: int = 0
+
+    def config(self):
+        from hoikit.video.config import VideoConfig
+
+        flags = {"top1": self.top1, "no_template_pose": self.no_template_pose, "no_refine": self.no_refine, "sfm_init": self.init == "sfm"}
+        chosen = [k for k, v in flags.items() if v]
+        if len(chosen) > 1:
+            raise HoikitError(f"choose one variant at most (got {', '.join(chosen)})")
+        from dataclasses import replace
+
+        cfg = VideoConfig(seed=self.seed, stride=self.stride, max_frames=self.max_frames).with_variant(chosen[0] if chosen else "full")
+        if self.dinov2 is not None:
+            cfg = replace(cfg, templates=replace(cfg.templates, features="dinov2", dinov2_layer=self.dinov2_layer))
+        return cfg
+
+    def run(self) -> int:
+        from hoikit.video.pipeline import VideoOptions, reconstruct_video
+
+        cfg = self.config()
+        if cfg.variant == "sfm_init":
+            from hoikit.video.sfm import require_pycolmap
+
+            require_pycolmap()
+        segmenter = features = None
+        if self.sam2 is not None or self.dinov2 is not None:
+            from hoikit.models.registry import ModelsConfig, load_backend
+
+            mc = ModelsConfig(sam2=self.sam2, dinov2=self.dinov2)
+            segmenter = load_backend("segmentation", _with_explicit_members(mc)) if self.sam2 is not None else None
+            features = load_backend("features", _with_explicit_members(mc)) if self.dinov2 is not None else None
+            if features is not None and self.dinov2_layer is not None:
+                features.layer = self.dinov2_layer
+        options = VideoOptions(self.hand, self.fx, self.fy, self.cx, self.cy, self.stride, self.max_frames, self.masks, self.hand_masks, self.mirrored)
+        generator = "auto"
+        if self.weights is not None:
+            from hoikit.shape.small.generator import HoikitSmall
+
+            generator = HoikitSmall.load(self.weights)
+        recon = reconstruct_video(self.path, self.out, cfg, options, segmenter=segmenter, features=features,
+                                  overlay=not self.no_overlay, generator=generator)  # fmt: skip
+        print(f"wrote {self.out} ({len(recon)} frames, {recon.timings.get('total', 0.0):.1f} s)")
+        return 0
+
+
+@dataclass
 class DemoCommand:
     """Reconstruct the bundled example photo (embedded defaults) and score it against its true object mesh."""
 
@@ -358,6 +447,27 @@ class BenchImageCommand:
 
 
 @dataclass
+class BenchVideoCommand:
+    """Score the video method on a synthetic video set (`hoikit synth --video`): the full method and,
+    with --ablations, AlignHOI Table B's variants; perception inputs are the ground truth + noise."""
+
+    synth: Path
+    """A folder written by `hoikit synth --video`."""
+    n: Optional[int] = None
+    """Use the first N clips (default: all)."""
+    ablations: bool = False
+    """Also run top1, no_template_pose, no_refine and sfm_init."""
+    seed: int = 0
+    json: bool = False
+    out: Path = Path("bench-results/video.json")
+
+    def run(self) -> int:
+        from hoikit.bench.video import bench_video
+
+        return _bench_done(bench_video(str(self.synth), self.n, self.ablations, self.seed), self.out, self.json, "hoikit bench video")
+
+
+@dataclass
 class BenchCommand:
     """Benchmarks: quality figures and timings, printed and written as JSON with the machine."""
 
@@ -367,6 +477,7 @@ class BenchCommand:
         Annotated[BenchPriorCommand, tyro.conf.subcommand("prior")],
         Annotated[BenchSynthCommand, tyro.conf.subcommand("synth")],
         Annotated[BenchImageCommand, tyro.conf.subcommand("image")],
+        Annotated[BenchVideoCommand, tyro.conf.subcommand("video")],
     ]
 
     def run(self) -> int:
@@ -598,6 +709,7 @@ class DoctorCommand:
 
 COMMANDS = {
     "image": ImageCommand,
+    "video": VideoCommand,
     "metrics": MetricsCommand,
     "demo": DemoCommand,
     "synth": SynthCommand,

@@ -1,0 +1,293 @@
+"""Object reconstruction from posed frames (AlignHOI 3.3, on a CPU): a visual hull carved on a voxel
+grid in the object's canonical frame from the masks (the mask term), its surface then carved by
+photo-consistency across the frames that see it (the photometric term), turned into a signed
+distance grid (an exact distance transform: Eikonal by construction), meshed by marching cubes,
+and coloured from the frames. (AlignHOI optimises a neural SDF by volume rendering instead.)
+
+Occlusion: a voxel is carved away by a frame only where that frame sees background — pixels of the
+object *or* the hand (which may hide the object) keep it — and it must fall on the object mask in
+at least one frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import trimesh
+
+from hoikit.types import Camera
+
+
+@dataclass
+class Poses:
+    """Object canonical frame → camera, per frame: x_cam = s·R_t·x + t_t (scale shared by the clip).
+
+    Attributes:
+        R: (T, 3, 3); t: (T, 3) metres; s: shared scale.
+    """
+
+    R: np.ndarray
+    t: np.ndarray
+    s: float = 1.0
+
+    def __len__(self) -> int:
+        return len(self.R)
+
+    def apply(self, points: np.ndarray) -> np.ndarray:
+        """(N, 3) canonical → (T, N, 3) camera frame."""
+        return self.s * np.einsum("tij,nj->tni", self.R, points) + self.t[:, None, :]
+
+    def scaled_canonical(self) -> "Poses":
+        """The same poses for canonical points multiplied by ``s`` (scale folded into the shape)."""
+        return Poses(self.R.copy(), self.t.copy(), 1.0)
+
+    def copy(self) -> "Poses":
+        return Poses(self.R.copy(), self.t.copy(), float(self.s))
+
+
+def project(points_cam: np.ndarray, camera: Camera) -> tuple[np.ndarray, np.ndarray]:
+    """(..., 3) camera-frame points → (..., 2) pixels and (...,) depth."""
+    z = points_cam[..., 2]
+    zs = np.where(z > 1e-6, z, 1e-6)
+    K = camera.K
+    u = K[0, 0] * points_cam[..., 0] / zs + K[0, 2]
+    v = K[1, 1] * points_cam[..., 1] / zs + K[1, 2]
+    return np.stack([u, v], -1), z
+
+
+def dilate(masks: np.ndarray, px: int) -> np.ndarray:
+    """(T, H, W) bool masks grown by ``px`` pixels."""
+    if px <= 0:
+        return masks
+    from scipy.ndimage import binary_dilation
+
+    st = np.zeros((1, 2 * px + 1, 2 * px + 1), bool)
+    st[0] = True
+    return binary_dilation(masks, structure=st)
+
+
+HAND_DEPTH_MARGIN_M = 0.01  # a point this far in front of the hand's surface is seen, not hidden
+
+
+def hand_depth_maps(vertices: np.ndarray, faces: np.ndarray, camera: Camera) -> np.ndarray:
+    """(T, H, W) depth (metres) of the hand mesh of each frame, 0 where the hand does not render."""
+    from hoikit.render.raster import zbuffer_numpy
+
+    out = np.zeros((len(vertices), camera.height, camera.width))
+    for k, v in enumerate(vertices):
+        face, depth = zbuffer_numpy(np.asarray(v, np.float64), np.asarray(faces, np.int64), camera)
+        out[k] = np.where(face >= 0, depth, 0.0)
+    return out
+
+
+def visual_hull(
+    points: np.ndarray, poses: Poses, camera: Camera, object_masks: np.ndarray, keep_masks: np.ndarray, tolerance: float = 0.05,
+    hand_masks: np.ndarray | None = None, hand_depth: np.ndarray | None = None, support: float = 0.0,
+) -> np.ndarray:
+    """(N,) bool: which canonical points survive carving.
+
+    Args:
+        points: (N, 3) canonical-frame points (voxel centres).
+        object_masks: (T, H, W) visible object masks; keep_masks: (T, H, W) pixels that do not carve
+            (object ∪ hand, dilated).
+        tolerance: a point survives when at most this share of the frames that see it vote against.
+        hand_masks, hand_depth: (T, H, W) when the hand's depth is known: a point on a hand pixel is
+            carved when it lies in front of the hand (a held object's grasped part would otherwise
+            stay hidden behind the hand in every frame and never be carved).
+        support: a point must land on the object mask in at least this share of the frames where it
+            lands on the object or the hand: space that only ever hides behind the hand (which moves
+            with the object) is not kept.
+    """
+    N = len(points)
+    against = np.zeros(N, np.int32)
+    seen = np.zeros(N, np.int32)
+    on_object = np.zeros(N, np.int32)
+    on_hand = np.zeros(N, np.int32)
+    H, W = object_masks.shape[1:]
+    for k in range(len(poses)):
+        cam = poses.s * points @ poses.R[k].T + poses.t[k]
+        uv, z = project(cam, camera)
+        ui, vi = np.rint(uv[:, 0]).astype(np.int64), np.rint(uv[:, 1]).astype(np.int64)
+        inside = (z > 1e-3) & (ui >= 0) & (ui < W) & (vi >= 0) & (vi < H)
+        idx = np.flatnonzero(inside)
+        keep = keep_masks[k, vi[idx], ui[idx]]
+        obj = object_masks[k, vi[idx], ui[idx]]
+        hand = hand_masks[k, vi[idx], ui[idx]] & ~obj if hand_masks is not None else np.zeros_like(obj)
+        if hand_depth is not None:
+            front = z[idx] < hand_depth[k, vi[idx], ui[idx]] - HAND_DEPTH_MARGIN_M
+            keep &= ~(hand & front)
+        seen[idx] += 1
+        against[idx[~keep]] += 1
+        on_object[idx[obj]] += 1
+        on_hand[idx[hand]] += 1
+    supported = on_object >= np.maximum(support * (on_object + on_hand), 1)
+    return supported & (against <= tolerance * np.maximum(seen, 1))
+
+
+def occupancy_sdf(occupied: np.ndarray, spacing: float) -> np.ndarray:
+    """(R, R, R) occupancy → signed distance (metres, negative inside), half a voxel at the boundary."""
+    from scipy.ndimage import distance_transform_edt
+
+    outside = distance_transform_edt(~occupied) * spacing
+    inside = distance_transform_edt(occupied) * spacing
+    return np.where(occupied, -(inside - 0.5 * spacing), outside - 0.5 * spacing)
+
+
+def largest_piece(mesh: trimesh.Trimesh) -> trimesh.Trimesh:
+    parts = mesh.split(only_watertight=False)
+    return max(parts, key=lambda m: len(m.faces)) if len(parts) > 1 else mesh
+
+
+def sdf_mesh(sdf: np.ndarray, half: float) -> trimesh.Trimesh | None:
+    """Marching cubes of a cube grid over [-half, half]³; the largest connected piece."""
+    from hoikit.geometry.marching_cubes import marching_cubes
+
+    if not (sdf < 0).any() or not (sdf > 0).any():
+        return None
+    v, f = marching_cubes(torch.as_tensor(sdf, dtype=torch.float64), (-half, half))
+    if len(f) == 0:
+        return None
+    return largest_piece(trimesh.Trimesh(v.numpy(), f.numpy(), process=True))
+
+
+@dataclass
+class Carving:
+    """A carved object: its mesh (canonical frame, metres), the SDF grid it came from, the grid's half-size."""
+
+    mesh: trimesh.Trimesh
+    sdf: np.ndarray
+    half: float
+    occupied_fraction: float
+
+
+def carve(
+    poses: Poses, camera: Camera, object_masks: np.ndarray, hand_masks: np.ndarray, half: float, resolution: int = 64,
+    dilate_px: int = 1, tolerance: float = 0.05, hand_depth: np.ndarray | None = None, support: float = 0.0,
+) -> Carving | None:
+    """Visual hull over the cube [-half, half]³ (canonical frame), as an SDF grid and its mesh."""
+    from hoikit.geometry.grid import grid_points
+
+    pts = grid_points(resolution, (-half, half), dtype=torch.float64).reshape(-1, 3).numpy()
+    keep = dilate(object_masks | hand_masks, dilate_px)
+    occ = visual_hull(pts, poses, camera, object_masks, keep, tolerance, hand_masks, hand_depth, support).reshape((resolution,) * 3)
+    if occ.sum() < 8:
+        return None
+    from scipy.ndimage import binary_fill_holes, label
+
+    lab, n = label(occ)
+    if n > 1:  # the largest connected piece: stray voxels carved from bad frames go
+        sizes = np.bincount(lab.ravel())[1:]
+        occ = lab == (1 + int(np.argmax(sizes)))
+    occ = binary_fill_holes(occ)
+    spacing = 2 * half / (resolution - 1)
+    sdf = occupancy_sdf(occ, spacing)
+    mesh = sdf_mesh(sdf, half)
+    return None if mesh is None else Carving(mesh, sdf, half, float(occ.mean()))
+
+
+def vertex_colours(
+    vertices: np.ndarray, normals: np.ndarray, poses: Poses, camera: Camera, frames: np.ndarray, object_masks: np.ndarray,
+    max_views: int = 8,
+) -> np.ndarray:
+    """(V, 4) uint8 colours: for each vertex, the mean colour over the frames that see it most
+    frontally (normal towards the camera) where it lands on the object mask.
+
+    Args:
+        vertices, normals: (V, 3) canonical frame.
+    """
+    V = len(vertices)
+    H, W = object_masks.shape[1:]
+    scores = np.full((len(poses), V), -np.inf)
+    colours = np.zeros((len(poses), V, 3))
+    for k in range(len(poses)):
+        cam = poses.s * vertices @ poses.R[k].T + poses.t[k]
+        n = normals @ poses.R[k].T
+        view = -cam / np.linalg.norm(cam, axis=1, keepdims=True)
+        facing = (n * view).sum(1)
+        uv, z = project(cam, camera)
+        ui, vi = np.rint(uv[:, 0]).astype(np.int64), np.rint(uv[:, 1]).astype(np.int64)
+        ok = (ui >= 0) & (ui < W) & (vi >= 0) & (vi < H) & (facing > 0.2)
+        idx = np.flatnonzero(ok)
+        ok_obj = object_masks[k, vi[idx], ui[idx]]
+        idx = idx[ok_obj]
+        scores[k, idx] = facing[idx]
+        colours[k, idx] = frames[k, vi[idx], ui[idx]]
+    order = np.argsort(-scores, axis=0)[:max_views]
+    best = np.take_along_axis(scores, order, 0)
+    w = np.isfinite(best).astype(np.float64)
+    picked = np.take_along_axis(colours, order[..., None], 0)
+    mean = (picked * w[..., None]).sum(0) / np.maximum(w.sum(0), 1)[:, None]
+    grey = np.full(3, 160.0)
+    rgb = np.where(w.sum(0)[:, None] > 0, mean, grey)
+    return np.concatenate([np.clip(rgb, 0, 255), np.full((V, 1), 255)], 1).astype(np.uint8)
+
+
+# ------------------------------------------------------------------------- photo-consistency
+def _surface_voxels(occ: np.ndarray) -> np.ndarray:
+    from scipy.ndimage import binary_erosion
+
+    return occ & ~binary_erosion(occ, border_value=0)
+
+
+def photo_carve(
+    occ: np.ndarray, half: float, poses: Poses, camera: Camera, frames: np.ndarray, object_masks: np.ndarray, hand_masks: np.ndarray,
+    threshold: float = 0.06, min_views: int = 3, rounds: int = 4, max_share: float = 0.15,
+) -> np.ndarray:
+    """Space carving by photo-consistency (Kutulakos & Seitz): surface voxels whose chromaticity
+    differs across the frames that see them are removed, a few rounds, visibility from the current
+    shape's depth. Chromaticity (rgb / sum) because the light stays with the camera while the object
+    turns: shading changes, colour does not.
+
+    Args:
+        occ: (R, R, R) occupancy over [-half, half]³ (canonical frame).
+        threshold: largest per-channel std of chromaticity a surface voxel may show.
+        max_share: at most this share of the surface voxels goes per round (the worst first).
+    Returns:
+        the carved occupancy.
+    """
+    from hoikit.geometry.grid import grid_points
+    from hoikit.render.raster import zbuffer_numpy
+
+    R = occ.shape[0]
+    spacing = 2 * half / (R - 1)
+    pts_all = grid_points(R, (-half, half), dtype=torch.float64).numpy()
+    chroma = frames.astype(np.float64) + 1.0
+    chroma = chroma / chroma.sum(-1, keepdims=True)
+    occ = occ.copy()
+    H, W = object_masks.shape[1:]
+    for _ in range(rounds):
+        sdf = occupancy_sdf(occ, spacing)
+        mesh = sdf_mesh(sdf, half)
+        if mesh is None:
+            break
+        surf = np.argwhere(_surface_voxels(occ))
+        P = pts_all[surf[:, 0], surf[:, 1], surf[:, 2]]
+        V, F = np.asarray(mesh.vertices), np.asarray(mesh.faces, np.int64)
+        s1 = np.zeros((len(P), 3))
+        s2 = np.zeros((len(P), 3))
+        n = np.zeros(len(P))
+        for k in range(len(poses)):
+            cam = poses.s * P @ poses.R[k].T + poses.t[k]
+            _, depth = zbuffer_numpy(poses.s * V @ poses.R[k].T + poses.t[k], F, camera)
+            uv, z = project(cam, camera)
+            ui, vi = np.rint(uv[:, 0]).astype(np.int64), np.rint(uv[:, 1]).astype(np.int64)
+            ok = (ui >= 0) & (ui < W) & (vi >= 0) & (vi < H)
+            idx = np.flatnonzero(ok)
+            vis = (z[idx] <= depth[vi[idx], ui[idx]] + 1.5 * spacing) & object_masks[k, vi[idx], ui[idx]] & ~hand_masks[k, vi[idx], ui[idx]]
+            idx = idx[vis]
+            c = chroma[k, vi[idx], ui[idx]]
+            s1[idx] += c
+            s2[idx] += c * c
+            n[idx] += 1
+        seen = n >= min_views
+        mean = s1 / np.maximum(n, 1)[:, None]
+        std = np.sqrt(np.maximum(s2 / np.maximum(n, 1)[:, None] - mean**2, 0)).max(1)
+        bad = seen & (std > threshold)
+        if not bad.any():
+            break
+        worst = np.argsort(-np.where(bad, std, -1))[: max(1, int(max_share * len(surf)))]
+        worst = worst[bad[worst]]
+        occ[surf[worst, 0], surf[worst, 1], surf[worst, 2]] = False
+    return occ

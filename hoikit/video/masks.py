@@ -1,0 +1,85 @@
+"""Object and hand masks for every frame: given (mask folders), the embedded GrabCut seeded by each
+frame's grasp and kept inside the previous frame's object box grown for motion (propagation), or
+a video segmenter adapter (SAM 2) prompted on the first frame with the grasp and tracked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+TRACK_MARGIN = 0.35  # the next frame's object lies in this frame's box grown by this share (motion)
+
+
+@dataclass
+class ClipMasks:
+    """(T, H, W) bool visible masks of the object and the hand, and where they came from."""
+
+    object: np.ndarray
+    hand: np.ndarray
+    source: str
+
+    def visible_area(self) -> np.ndarray:
+        """(T,) visible object pixels per frame (AlignHOI's A(t))."""
+        return self.object.reshape(len(self.object), -1).sum(1)
+
+
+def hand_masks(keypoints2d: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """(T, H, W) hand masks drawn from (T, 21, 2) keypoints."""
+    from hoikit.perception.segmentation import hand_mask_from_keypoints
+
+    return np.stack([hand_mask_from_keypoints(k, shape) for k in keypoints2d])
+
+
+def _box_mask(box: tuple[float, float, float, float], margin: float, shape: tuple[int, int]) -> np.ndarray:
+    x0, y0, x1, y1 = box
+    gx, gy = margin * (x1 - x0), margin * (y1 - y0)
+    m = np.zeros(shape, bool)
+    m[max(0, int(y0 - gy)) : int(np.ceil(y1 + gy)) + 1, max(0, int(x0 - gx)) : int(np.ceil(x1 + gx)) + 1] = True
+    return m
+
+
+def _box(mask: np.ndarray) -> tuple[float, float, float, float] | None:
+    ys, xs = np.nonzero(mask)
+    return (xs.min(), ys.min(), xs.max(), ys.max()) if len(xs) else None
+
+
+def grabcut_propagated(frames: np.ndarray, keypoints2d: np.ndarray, hand: np.ndarray) -> np.ndarray:
+    """(T, H, W) object masks: GrabCut seeded by each frame's grasp, kept inside the previous
+    frame's object box (grown by :data:`TRACK_MARGIN`); an empty result falls back to the region
+    the grasp encloses."""
+    from hoikit.perception.segmentation import grasp_region, mask_is_empty, segment_object_grabcut
+
+    out, box = [], None
+    for rgb, kp, h in zip(frames, keypoints2d, hand):
+        obj = segment_object_grabcut(rgb, kp).object & ~h
+        if box is not None:
+            obj &= _box_mask(box, TRACK_MARGIN, h.shape)
+        if mask_is_empty(obj):
+            obj = grasp_region(kp, h)
+        out.append(obj)
+        box = _box(obj) or box
+    return np.stack(out)
+
+
+def segmenter_masks(frames: np.ndarray, keypoints2d: np.ndarray, hand: np.ndarray, segmenter) -> np.ndarray:
+    """(T, H, W) object masks from a video segmenter (``segment_video``) prompted by the first frame's grasp."""
+    from hoikit.image.pipeline import grasp_prompt
+
+    masks = segmenter.segment_video(list(frames), grasp_prompt(keypoints2d[0], hand[0]))
+    return np.stack(masks) & ~hand
+
+
+def clip_masks(
+    frames: np.ndarray, keypoints2d: np.ndarray, object_given: np.ndarray | None = None, hand_given: np.ndarray | None = None,
+    segmenter=None,
+) -> ClipMasks:
+    """The masks of a clip: given ones first, else the segmenter adapter, else GrabCut propagated."""
+    shape = frames.shape[1:3]
+    hand = hand_given if hand_given is not None else hand_masks(keypoints2d, shape)
+    if object_given is not None:
+        return ClipMasks(object_given & ~hand if hand_given is None else object_given, hand, "given")
+    if segmenter is not None:
+        return ClipMasks(segmenter_masks(frames, keypoints2d, hand, segmenter), hand, getattr(segmenter, "name", "segmenter"))
+    return ClipMasks(grabcut_propagated(frames, keypoints2d, hand), hand, "grabcut-propagated")
