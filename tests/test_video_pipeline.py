@@ -24,7 +24,7 @@ def tiny_clip(tmp_path_factory):
 
 
 def test_reconstruct_scores_and_writes_the_result_folder(tiny_clip, tmp_path):
-    from hoikit.bench.video import gt_inputs, score_clip
+    from hoikit.eval.video_method import gt_inputs, score_clip
     from hoikit.hand import load_hand_model
     from hoikit.video.config import VideoConfig
     from hoikit.video.outputs import write_video_result

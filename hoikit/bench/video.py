@@ -1,9 +1,7 @@
 """``hoikit bench video``: the video method on synthetic clips with exact ground truth.
 
-Reconstruction is measured apart from detection (DESIGN.md "Measuring"): per frame the perception
-inputs are what the embedded detector gives, made from the ground truth — 2D keypoints + 3 px
-Gaussian noise, root-relative 3D joints + 5 mm noise as MediaPipe's metric world landmarks (placed
-by the same PnP), the true object and hand masks and intrinsics.
+Each clip runs through :func:`hoikit.eval.video_method.run_clip` (its docstring: the perception
+inputs made from the ground truth, and the scores).
 
 Per variant (``full`` and with ``--ablations`` AlignHOI Table B's): object CD (cm², sim3 ICP of the
 canonical mesh onto the true one) mean and median, F@5, F@10, ATE (mm, object centre trajectory,
@@ -14,81 +12,13 @@ run fails counts against RR.
 
 from __future__ import annotations
 
-import time
-import traceback
 from typing import Any
 
 import numpy as np
 
 from hoikit.bench.machine import machine_info
-from hoikit.eval.metrics import aggregate, ate_mm, bbox_center, cd_h_cm2, mpjpe_mm, object_scores
-from hoikit.types import WRIST
-
-KEYPOINT_NOISE_PX = 3.0
-JOINT_NOISE_M = 0.005
-ALIGN = "sim3"  # the HOLD video protocol (metrics.md)
-CD_H_EVERY = 10
-KEYS = ("cd_cm2", "f5", "f10", "ate_mm", "mpjpe_mm", "cd_h_cm2")
-
-
-def gt_inputs(sample, rng: np.random.Generator):
-    """:class:`hoikit.video.pipeline.VideoInputs` of a synthetic clip with detector-like noise."""
-    from hoikit.perception.hands import HandDetection
-    from hoikit.video.pipeline import VideoInputs
-
-    dets = []
-    for f in sample.frames:
-        kp = f.hand.joints2d + rng.normal(scale=KEYPOINT_NOISE_PX, size=(21, 2))
-        world = f.hand.joints3d - f.hand.joints3d[WRIST] + rng.normal(scale=JOINT_NOISE_M, size=(21, 3))
-        dets.append(HandDetection(kp, world, f.hand.side, 1.0, "ground-truth+noise"))
-    return VideoInputs(
-        frames=np.stack(sample.images), camera=sample.cameras[0], detections=dets,
-        object_masks=np.stack([f.mask_object for f in sample.frames]), hand_masks=np.stack([f.mask_hand for f in sample.frames]),
-        side=sample.frames[0].hand.side, source=str(sample.path), names=[f"{i:04d}" for i in range(len(sample))],
-        backends={"hands": "ground truth + noise", "segmentation": "ground truth"},
-    )  # fmt: skip
-
-
-def score_clip(recon, sample) -> dict[str, Any]:
-    """Object CD/F (sim3) of the canonical mesh, ATE of the object centre, MPJPE, CD_h."""
-    import trimesh
-
-    if recon.object_mesh is None:
-        return {"status": "failed", "reason": "no object mesh"}
-    gt_can = sample.frames[0].object.mesh_canonical
-    s = object_scores(recon.object_mesh, gt_can, align=ALIGN)
-    c_pred = bbox_center(recon.object_mesh)
-    pred_pos = recon.poses.apply(c_pred[None])[:, 0]
-    gt_c = bbox_center(gt_can)
-    gt_pos = np.stack([f.object.pose[:3, :3] @ gt_c + f.object.pose[:3, 3] for f in sample.frames])
-    gt_joints = sample.joints3d
-    cdh = []
-    for k in range(0, len(sample), CD_H_EVERY):
-        pred_obj = trimesh.Trimesh(recon.object_vertices(k), recon.object_mesh.faces, process=False)
-        cdh.append(cd_h_cm2(pred_obj, recon.hand.joints[k, WRIST], sample.frames[k].object.mesh, gt_joints[k, WRIST], n_points=10_000))
-    return {
-        "status": "ok", "cd_cm2": s.cd_cm2, "f5": s.f5, "f10": s.f10, "ate_mm": ate_mm(pred_pos, gt_pos),
-        "mpjpe_mm": mpjpe_mm(recon.hand.joints, gt_joints), "cd_h_cm2": float(np.mean(cdh)),
-    }  # fmt: skip
-
-
-def run_clip(sample, hand_model, cfg, rng: np.random.Generator) -> dict[str, Any]:
-    from hoikit.errors import HoikitError
-    from hoikit.video.pipeline import reconstruct
-
-    t0 = time.perf_counter()
-    try:
-        recon = reconstruct(gt_inputs(sample, rng), hand_model, cfg)
-        rec = score_clip(recon, sample)
-        rec["timings"] = {k: round(v, 2) for k, v in recon.timings.items()}
-    except HoikitError as e:
-        rec = {"status": "failed", "reason": str(e)}
-    except Exception as e:  # a crash is a failed clip (it lowers RR), never a lost benchmark
-        rec = {"status": "failed", "reason": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc(limit=3)}
-    rec["s"] = time.perf_counter() - t0
-    rec["frames"] = len(sample)
-    rec["id"] = sample.id
-    return rec
+from hoikit.eval.metrics import aggregate
+from hoikit.eval.video_method import ALIGN, KEYS, run_clip
 
 
 def run_variant(samples, hand_model, cfg, seed: int) -> dict[str, Any]:

@@ -77,8 +77,11 @@ class ImageMethod:
                 "shape": "hunyuan3d-2" if self.hunyuan else "hoikit-small", **{k: v for k, v in self.overrides}}  # fmt: skip
 
     def __call__(self, sample, out_dir: Path | None) -> dict:
+        from hoikit.eval.datasets import SynthVideoSample
         from hoikit.eval.image_method import run_sample
 
+        if isinstance(sample, SynthVideoSample):
+            return {"status": "failed", "reason": f"{sample.id}: a video clip; --method image needs single images", "s": 0.0}
         models = _models(self.hunyuan, self.mano, self.weights)
         return run_sample(sample, models, self.config(), self.inputs, sample_seed(self.seed, sample.id), out_dir)
 
@@ -105,13 +108,48 @@ class GroundTruthMethod:
         return {"status": "ok", "cd_cm2": s.cd_cm2, "f5": s.f5, "f10": s.f10, "f_curve": list(s.f_curve)}
 
 
-def video_method(**_: Any) -> Method:
-    """The video pipeline (AlignHOI) is not part of this build yet."""
-    try:
-        import hoikit.video  # noqa: F401
-    except ImportError:
-        raise InputError("--method video is not yet available: this hoikit has no video pipeline (hoikit.video)") from None
-    raise InputError("--method video is not yet available in `hoikit eval` (the video pipeline is not wired to the runner)")
+@lru_cache(maxsize=2)
+def _hand_model(mano: str | None):
+    from hoikit.hand import load_hand_model
+
+    return load_hand_model(Path(mano)) if mano else load_hand_model()
+
+
+@dataclass(frozen=True)
+class VideoMethod:
+    """AlignHOI (``hoikit.video``) on each synthetic clip of a ``hoikit synth --video`` set;
+    scoring: :mod:`hoikit.eval.video_method` (object CD/F with sim3, ATE, MPJPE, CD_h)."""
+
+    variant: str = "full"
+    seed: int = 0
+    mano: str | None = None
+    name: str = "video"
+
+    def config(self):
+        from hoikit.video.config import VideoConfig
+
+        try:
+            return VideoConfig(seed=self.seed).with_variant(self.variant)
+        except ValueError as e:
+            raise InputError(str(e)) from None
+
+    def check(self) -> None:
+        self.config()
+        if self.mano and not Path(self.mano).exists():
+            raise InputError(f"--mano {self.mano}: no such file or folder")
+
+    def describe(self) -> dict[str, Any]:
+        from hoikit.eval.video_method import ALIGN
+
+        return {"method": self.name, "variant": self.variant, "seed": self.seed, "align": ALIGN}
+
+    def __call__(self, sample, out_dir: Path | None) -> dict:
+        from hoikit.eval.datasets import SynthVideoSample
+        from hoikit.eval.video_method import run_clip
+
+        if not isinstance(sample, SynthVideoSample):
+            return {"status": "failed", "reason": f"{sample.id}: a single image; --method video needs clips (hoikit synth --video)", "s": 0.0}
+        return run_clip(sample, _hand_model(self.mano), self.config(), sample_seed(self.seed, sample.id), out_dir)
 
 
 def make_method(name: str, **options: Any):
@@ -121,5 +159,6 @@ def make_method(name: str, **options: Any):
     if name == "gt":
         return GroundTruthMethod()
     if name == "video":
-        return video_method(**options)
+        keep = {k: v for k, v in options.items() if k in ("seed", "mano")}
+        return VideoMethod(**keep)
     raise InputError(f"unknown method {name!r}; expected one of {', '.join(METHODS)}")

@@ -85,14 +85,15 @@ def result_section(folder: Path, title: str, scores: dict | None = None, frames:
 
 
 def _eval_sections(root: Path, frames: int) -> list[str]:
-    from hoikit.eval.summary import SAMPLE_COLUMNS, SUMMARY_COLUMNS
+    from hoikit.eval.summary import sample_columns, summary_columns
 
     summary = json.loads((root / "summary.json").read_text())
-    out = ["<h2>summary</h2>", _table([[summary.get(k) for k in SUMMARY_COLUMNS]], list(SUMMARY_COLUMNS.values()))]
+    cols, sample_cols = summary_columns(summary.get("align", "icp-ts")), sample_columns(summary.get("align", "icp-ts"))
+    out = ["<h2>summary</h2>", _table([[summary.get(k) for k in cols]], list(cols.values()))]
     out.append('<div class="row">' + "".join(f'<img alt="{p}" src="{png_uri(root / p)}" style="width:360px">'
                                              for p in ("cd_hist.png", "fscore_curve.png", "iv_vs_cd.png") if (root / p).is_file()) + "</div>")  # fmt: skip
     records = [json.loads(p.read_text()) for p in sorted((root / "records").glob("*.json"))]
-    out += ["<h2>samples</h2>", _table([[r.get(k) for k in SAMPLE_COLUMNS] for r in records], list(SAMPLE_COLUMNS.values()))]
+    out += ["<h2>samples</h2>", _table([[r.get(k) for k in sample_cols] for r in records], list(sample_cols.values()))]
     from hoikit.eval.runner import record_key
 
     shown = [r for r in records if (root / "results" / record_key(r["id"]) / "result.json").is_file()][:MAX_SAMPLES]

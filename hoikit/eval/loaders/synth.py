@@ -1,11 +1,11 @@
-"""``synth:DIR`` — a folder written by ``hoikit synth`` (single images), as an evaluation dataset."""
+"""``synth:DIR`` — a folder written by ``hoikit synth`` (single images for ``--method image``,
+clips for ``--method video``), as an evaluation dataset."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from hoikit.errors import InputError
-from hoikit.eval.datasets import SynthDataset, SynthImageSample, load_sample
+from hoikit.eval.datasets import SynthDataset, SynthSample, load_sample
 from hoikit.eval.loaders.base import Source, select_split
 
 
@@ -14,11 +14,8 @@ class SynthSource(Source):
 
     name = "synth"
 
-    def load(self, sample_id: str) -> SynthImageSample:
-        sample = load_sample(self.root / sample_id)
-        if not isinstance(sample, SynthImageSample):
-            raise InputError(f"{self.root / sample_id}: a video sample; --method image needs single images")
-        return sample
+    def load(self, sample_id: str) -> SynthSample:
+        return load_sample(self.root / sample_id)
 
 
 def open_synth(root: Path, split: str | None = None) -> SynthSource:
