@@ -40,6 +40,65 @@ def result_dir(tmp_path_factory) -> Path:
     return d
 
 
+@pytest.fixture(scope="module")
+def video_dir(tmp_path_factory) -> Path:
+    """A result folder as `hoikit video` writes it: 3 frames of a ball turning and moving beside a box hand."""
+    from hoikit.video.outputs import write_mp4
+
+    d = tmp_path_factory.mktemp("video") / "clip"
+    d.mkdir()
+    obj = trimesh.creation.icosphere(subdivisions=3, radius=0.5)  # canonical, scaled by s = 0.07
+    obj.export(d / "object.ply")
+    hand = trimesh.creation.box(extents=[0.08, 0.02, 0.09])
+    frames = []
+    for k in range(3):
+        R = trimesh.transformations.rotation_matrix(0.3 * k, [0, 1, 0])[:3, :3]
+        frames.append({"frame": k, "name": f"{k:04d}", "object": {"s": 0.07, "R": R.tolist(), "t": [0.04 + 0.01 * k, 0.0, 0.4]}})
+    verts = np.stack([np.asarray(hand.vertices) + [-0.04 + 0.01 * k, 0.0, 0.4] for k in range(3)]).astype(np.float32)
+    np.savez_compressed(d / "hands.npz", vertices=verts, faces=np.asarray(hand.faces))
+    (d / "trajectory.json").write_text(json.dumps({"frames": frames}))
+    cam = Camera.from_fov(320, 240, 60.0)
+    (d / "result.json").write_text(json.dumps({"schema_version": 1, "type": "video", "camera": cam.to_dict(), "frames": 3, "timings_s": {"total": 2.0}}))
+    write_mp4(d / "overlay.mp4", [np.full((240, 320, 3), 40 * (k + 1), np.uint8) for k in range(3)], 10.0)
+    return d
+
+
+def test_video_result_is_one_scene_per_frame(video_dir):
+    from hoikit.viewer.scene import load_scenes
+
+    scenes = load_scenes(video_dir)
+    assert len(scenes) == 3 and [s.record["frame"] for s in scenes] == ["0000", "0001", "0002"]
+    canonical = np.asarray(trimesh.load(video_dir / "object.ply").vertices)
+    for k, s in enumerate(scenes):
+        c, sn = np.cos(0.3 * k), np.sin(0.3 * k)
+        R = np.array([[c, 0, sn], [0, 1, 0], [-sn, 0, c]])  # about +y, written out
+        np.testing.assert_allclose(s.object.vertices, 0.07 * canonical @ R.T + [0.04 + 0.01 * k, 0.0, 0.4], atol=1e-9)
+        assert np.allclose(np.asarray(s.hand.vertices).mean(0), [-0.04 + 0.01 * k, 0.0, 0.4], atol=1e-6)
+        assert s.photo is not None and s.photo.shape == (240, 320, 3)
+    assert scenes[2].photo.mean() > scenes[0].photo.mean() + 40  # each frame its own overlay frame
+
+
+@needs_chromium
+def test_viewer_shows_a_video_result_with_a_timeline(video_dir, tmp_path):
+    pytest.importorskip("viser")
+    from hoikit.viewer.server import start_viewer
+
+    server = start_viewer(video_dir, port=free_port())
+    try:
+        time.sleep(0.5)
+        img = screenshot(f"http://127.0.0.1:{server.get_port()}", tmp_path / "view.png", 15000)
+    finally:
+        server.stop()
+    assert blue_pixels(img[200:, :540]) > 2000
+
+
+def test_report_inlines_a_video_result_overlay(video_dir, tmp_path):
+    out = tmp_path / "report.html"
+    assert main(["report", str(video_dir), "-o", str(out)]) == 0
+    page = out.read_text()
+    assert 'src="data:video/mp4;base64,' in page and "http" not in page.replace("http-equiv", "")
+
+
 def screenshot(url: str, out: Path, wait_ms: int = 8000) -> np.ndarray:
     """(H, W, 3) uint8 screenshot of ``url`` in headless Chromium (software WebGL)."""
     cmd = [CHROMIUM, "--headless", "--no-sandbox", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",

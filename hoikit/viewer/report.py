@@ -47,6 +47,9 @@ def png_uri(image: np.ndarray | Path) -> str:
     return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
 
+MAX_INLINE_VIDEO_BYTES = 20 * 2**20
+
+
 def turntable_frames(scene: ResultScene, n: int = TURNTABLE_FRAMES, size: int = TURNTABLE_SIZE) -> list[np.ndarray]:
     """The hand and object turned a full circle about the vertical axis, ``n`` frames."""
     from hoikit.render.overlay import HAND_RGB, OBJECT_RGB, orbit_renders
@@ -74,6 +77,10 @@ def result_section(folder: Path, title: str, scores: dict | None = None, frames:
     parts = [f"<h2>{html.escape(title)}</h2>", '<div class="row">']
     if (folder / "overlay.png").is_file():
         parts.append(f'<div><h3>overlay</h3><img alt="overlay" src="{png_uri(folder / "overlay.png")}" style="max-width:420px"></div>')
+    video = folder / "overlay.mp4"  # a video result: the overlay clip, inlined (the page stays one offline file)
+    if video.is_file() and video.stat().st_size <= MAX_INLINE_VIDEO_BYTES:
+        uri = "data:video/mp4;base64," + base64.b64encode(video.read_bytes()).decode("ascii")
+        parts.append(f'<div><h3>overlay</h3><video controls loop muted src="{uri}" style="max-width:420px"></video></div>')
     if turntable:
         parts.append(f'<div class="turntable" data-frames=\'{json.dumps(turntable)}\'><h3>3D (turntable)</h3>'
                      f'<img alt="turntable" src="{turntable[0]}"><br><input type="range" min="0" value="0"></div>')  # fmt: skip

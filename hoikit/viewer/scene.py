@@ -1,4 +1,5 @@
-"""A result folder (``hoikit image`` or one sample of ``hoikit eval``) read back for display.
+"""A result folder (``hoikit image``, ``hoikit video`` or one sample of ``hoikit eval``) read back
+for display: one scene per photo, one per frame of a video result.
 
 Meshes are in the camera frame of the photo, metres (DESIGN.md "Outputs").
 """
@@ -58,6 +59,54 @@ def load_result(folder: str | Path) -> ResultScene:
         with Image.open(folder / "overlay.png") as im:
             photo = np.asarray(im.convert("RGB"))
     return ResultScene(folder, record, _mesh(folder / "hand.ply"), _mesh(folder / "object.ply"), camera, photo)
+
+
+def is_video_result(folder: Path) -> bool:
+    return all((folder / f).is_file() for f in ("result.json", "trajectory.json", "hands.npz"))
+
+
+def overlay_video_frames(path: Path) -> list[np.ndarray]:
+    """The frames (H, W, 3) uint8 of a result's overlay.mp4; [] when it is absent or unreadable."""
+    if not path.is_file():
+        return []
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    except (av.error.FFmpegError, OSError):
+        return []
+
+
+def load_video_frames(folder: str | Path) -> list[ResultScene]:
+    """A ``hoikit video`` result as one scene per frame: the hand of that frame (hands.npz), the
+    canonical object.ply posed by trajectory.json (x_cam = s·R·x + t), the overlay.mp4 frame."""
+    folder = Path(folder)
+    base = load_result(folder)
+    try:
+        traj = json.loads((folder / "trajectory.json").read_text())
+        with np.load(folder / "hands.npz") as z:
+            verts, faces = z["vertices"], z["faces"]
+    except (json.JSONDecodeError, KeyError, ValueError, OSError) as e:
+        raise InputError(f"{folder}: unreadable video result ({type(e).__name__}: {e})") from None
+    photos = overlay_video_frames(folder / "overlay.mp4")
+    scenes = []
+    for k, fr in enumerate(traj["frames"]):
+        obj = None
+        if base.object is not None:
+            o = fr["object"]
+            v = float(o["s"]) * np.asarray(base.object.vertices) @ np.asarray(o["R"]).T + np.asarray(o["t"])
+            obj = trimesh.Trimesh(v, base.object.faces, process=False)
+        hand = trimesh.Trimesh(verts[k], faces, process=False) if k < len(verts) else None
+        scenes.append(ResultScene(folder, {**base.record, "frame": fr.get("name", str(k))}, hand, obj, base.camera,
+                                  photos[k] if k < len(photos) else None))  # fmt: skip
+    return scenes
+
+
+def load_scenes(folder: str | Path) -> list[ResultScene]:
+    """One scene for a photo's result folder; one per frame for a video's."""
+    folder = Path(folder)
+    return load_video_frames(folder) if is_video_result(folder) else [load_result(folder)]
 
 
 def contacts(hand: trimesh.Trimesh, obj: trimesh.Trimesh, radius_m: float = CONTACT_RADIUS_M) -> tuple[np.ndarray, np.ndarray]:

@@ -3,7 +3,7 @@
 Shows the hand and object meshes in the camera frame of the photo (OpenCV: y down, so the view's
 up is −y), the camera frustum textured with the photo (overlay.png), and the hand vertices near the
 object coloured by distance (red = touching, yellow = 1 cm). When DIR holds several results (a
-video's frames, an eval run's samples) a timeline slider steps through them.
+``hoikit video`` result's frames, an eval run's samples or clips) a timeline slider steps through them.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 
 from hoikit.errors import InputError
 from hoikit.render.overlay import HAND_RGB, OBJECT_RGB
-from hoikit.viewer.scene import ResultScene, contacts, distance_colors, load_result, result_folders
+from hoikit.viewer.scene import ResultScene, contacts, distance_colors, load_scenes, result_folders
 
 FRUSTUM_SCALE_M = 0.05
 
@@ -65,7 +65,8 @@ def start_viewer(root: str | Path, host: str = "127.0.0.1", port: int = 8080):
         raise InputError(f"{root}: no result folders to show")
     server = viser.ViserServer(host=host, port=port, verbose=False)
     server.scene.set_up_direction("-y")  # the camera frame is OpenCV: y points down
-    scenes = [load_result(f) for f in folders]
+    scenes = [s for f in folders for s in load_scenes(f)]
+    labels = [f"{s.folder.name} · frame {s.record['frame']}" if "frame" in s.record else s.folder.name for s in scenes]
     shown = [show_scene(server, s, f"/r{i}") for i, s in enumerate(scenes)]
     frame_view(server, scenes[0])
     for handles in shown[1:]:
@@ -73,14 +74,14 @@ def start_viewer(root: str | Path, host: str = "127.0.0.1", port: int = 8080):
             h.visible = False
     if len(scenes) > 1:
         slider = server.gui.add_slider("timeline", min=0, max=len(scenes) - 1, step=1, initial_value=0)
-        label = server.gui.add_text("result", initial_value=folders[0].name, disabled=True)
+        label = server.gui.add_text("result", initial_value=labels[0], disabled=True)
 
         @slider.on_update
         def _(_event) -> None:
             for i, handles in enumerate(shown):
                 for h in handles:
                     h.visible = i == slider.value
-            label.value = folders[int(slider.value)].name
+            label.value = labels[int(slider.value)]
 
     return server
 
