@@ -205,3 +205,22 @@ def test_photo_carving_removes_inconsistent_surface_only():
     # the sphere mostly stays: surface voxel centres sit up to half a voxel off it and see a
     # little colour change too, so photo-consistency erodes it in places (about one layer at most)
     assert (truth & ~out).sum() < 0.15 * truth.sum()
+
+
+def test_one_hand_is_followed_through_a_two_hand_clip():
+    """Left hand (large, wrist moving right) and right hand (small, far right); in frame 2 the
+    right hand is the larger one and in frame 3 only the right hand is seen: the left is still
+    followed, frame 3 gets None, and a requested side overrides."""
+    from hoikit.perception.hands import HandDetection
+    from hoikit.video.hands import follow_one_hand
+
+    def hand(side, x, size):
+        kp = np.array([[x, 100.0]]) + np.linspace(0, size, 21)[:, None] * np.array([[0.3, -1.0]])
+        return HandDetection(kp, np.zeros((21, 3)), side, 0.9)
+
+    found = [[hand("left", 50, 80), hand("right", 300, 40)], [hand("left", 60, 80), hand("right", 300, 40)],
+             [hand("left", 70, 30), hand("right", 300, 90)], [hand("right", 300, 40)], [hand("left", 90, 80)]]
+    picked = follow_one_hand(found, "auto")
+    assert [p.side if p else None for p in picked] == ["left", "left", "left", None, "left"]
+    assert [p.keypoints2d[0, 0] for p in picked if p] == [50, 60, 70, 90]
+    assert [p.side if p else None for p in follow_one_hand(found, "right")] == ["right"] * 4 + [None]

@@ -115,14 +115,34 @@ def track_hand(detections: Sequence, camera: Camera, model, side: str = "auto", 
 
 
 def detect_clip(frames: np.ndarray, detector, side: str = "auto", progress=None) -> list:
-    """One :class:`HandDetection` (or None) per frame with the embedded MediaPipe detector; with
-    several hands in a frame, the requested side, else the largest."""
-    from hoikit.perception.hands import choose_hand
-
-    out = []
+    """One :class:`HandDetection` (or None) per frame with the embedded MediaPipe detector, the same
+    hand throughout (:func:`follow_one_hand`)."""
+    found = []
     for i, rgb in enumerate(frames):
-        hands = detector.detect(rgb)
-        out.append(choose_hand(hands, side, None) if hands else None)
+        found.append(detector.detect(rgb) or [])
         if progress:
             progress(i)
+    return follow_one_hand(found, side)
+
+
+def follow_one_hand(found: Sequence[Sequence], side: str = "auto") -> list:
+    """From every frame's detected hands, one per frame (or None), the same hand throughout: the
+    clip's side is the requested one, else the side of the largest hand in most frames; among that
+    side's detections the first pick is the largest, each later one the nearest (wrist, pixels) to
+    the previous pick. A frame without a hand of that side gets None (filled in by the tracker),
+    so a clip with two hands never jumps from one to the other."""
+    if side in ("left", "right"):
+        target = side
+    else:
+        votes = Counter(max(hands, key=lambda h: h.size_px).side for hands in found if hands)
+        target = votes.most_common(1)[0][0] if votes else None
+    out, last = [], None
+    for hands in found:
+        same = [h for h in hands if h.side == target]
+        if not same:
+            out.append(None)
+            continue
+        pick = max(same, key=lambda h: h.size_px) if last is None else min(same, key=lambda h: float(np.linalg.norm(h.keypoints2d[0] - last)))
+        out.append(pick)
+        last = pick.keypoints2d[0]
     return out
