@@ -9,6 +9,10 @@ CD (cm²), F@10 and voxel IoU at 64³. The baselines get the same treatment:
   views in the canonical frame);
 - ``baseline_extrude``: the object's silhouette (the crop's alpha) swept along the view direction
   to a depth equal to its width.
+
+``autoencoder`` is not a baseline but the ceiling: the true shape encoded by hoikit-small's own
+shape encoder (its 1024 surface points with normals) and decoded — what the flow can at best
+produce with this latent space.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from hoikit.bench.machine import machine_info, median_time
 from hoikit.eval.metrics import object_scores
 from hoikit.shape.crops import BORDER_RATIO
 from hoikit.shape.interface import decode_grid, latent_to_mesh, sample_latent
-from hoikit.shape.small.data import PriorDataConfig, PriorView, render_view
+from hoikit.shape.small.data import PriorDataConfig, PriorView, render_view, shape_targets
 from hoikit.shape.small.model import BOUNDS, SHAPE_EXTENT
 from hoikit.types import Sim3
 
@@ -99,6 +103,14 @@ def extrusion_mesh(crop: np.ndarray, res: int = IOU_RES) -> trimesh.Trimesh | No
     return trimesh.Trimesh(v.numpy(), f.numpy(), process=False) if len(f) else None
 
 
+def autoencoded_mesh(gen, obj, view: PriorView, rng: np.random.Generator) -> trimesh.Trimesh | None:
+    """The true shape of ``view`` through hoikit-small's shape encoder (posterior mean) and decoder."""
+    enc = shape_targets(obj, view.pose, view.frame, rng, PriorDataConfig())["enc"]
+    with torch.no_grad():
+        mu = gen.net.encoder(torch.as_tensor(enc.astype(np.float32))[None])[0]
+    return latent_to_mesh(gen, gen.net.to_flow_space(mu))
+
+
 def mean_training_shape(seed: int = 0, n: int = MEAN_SHAPE_VIEWS, res: int = IOU_RES) -> trimesh.Trimesh:
     """Zero level set of the mean (clamped) SDF of ``n`` training-like views in the canonical frame."""
     from hoikit.geometry.marching_cubes import marching_cubes
@@ -137,11 +149,12 @@ def bench_prior(n: int = 100, seed: int = 0, steps: int = 20, guidance_scale: fl
     gen = HoikitSmall.load(weights)
     mean_shape = mean_training_shape(seed)
     rng = np.random.default_rng(EVAL_SEED_OFFSET + seed)
+    ae_rng = np.random.default_rng(EVAL_SEED_OFFSET + seed + 1)  # its own draws: the other rows stay as they were
     sets = {"procedural": [sample_object(rng) for _ in range(n)], "ycb": list(ycb_objects())}
     out: dict[str, Any] = {}
     times: list[float] = []
     for name, objects in sets.items():
-        rows = {"model": [], "mean": [], "extrude": []}
+        rows = {"model": [], "mean": [], "extrude": [], "autoencoder": []}
         for obj in objects:
             view = render_view(obj, rng)
             gt = trimesh.Trimesh(view.canonical_to_object().inverse().apply(np.asarray(obj.mesh.vertices)), obj.mesh.faces, process=False)
@@ -153,9 +166,11 @@ def bench_prior(n: int = 100, seed: int = 0, steps: int = 20, guidance_scale: fl
             rows["model"].append(score(pred, gt, occ, view.frame.scale))
             rows["mean"].append(score(mean_shape, gt, occ, view.frame.scale))
             rows["extrude"].append(score(extrusion_mesh(view.crop), gt, occ, view.frame.scale))
+            rows["autoencoder"].append(score(autoencoded_mesh(gen, obj, view, ae_rng), gt, occ, view.frame.scale))
         out[name] = _summary(rows["model"])
         out.setdefault("baseline_mean", {})[name] = _summary(rows["mean"])
         out.setdefault("baseline_extrude", {})[name] = _summary(rows["extrude"])
+        out.setdefault("autoencoder", {})[name] = _summary(rows["autoencoder"])
     z = torch.zeros(1, *gen.latent_shape, requires_grad=True)
 
     def decode_fb() -> None:

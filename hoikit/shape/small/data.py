@@ -125,7 +125,7 @@ def _view_image(obj, cam: Camera, pose: Sim3, rng: np.random.Generator, cfg: Pri
     return rgb8, mask
 
 
-def _shape_targets(obj, pose: Sim3, frame: ShapeFrame, rng: np.random.Generator, cfg: PriorDataConfig) -> dict:
+def shape_targets(obj, pose: Sim3, frame: ShapeFrame, rng: np.random.Generator, cfg: PriorDataConfig) -> dict:
     """Encoder points/normals and SDF samples in the canonical cube (SDF in canonical units)."""
     from hoikit.geometry.sampling import sample_surface
 
@@ -175,7 +175,7 @@ def render_view(obj, rng: np.random.Generator, cfg: PriorDataConfig = PriorDataC
 def make_sample(obj, rng: np.random.Generator, cfg: PriorDataConfig = PriorDataConfig()) -> dict:
     """One training sample of ``obj`` from a random view: the crop and the shape targets."""
     view = render_view(obj, rng, cfg)
-    targets = _shape_targets(obj, view.pose, view.frame, rng, cfg)
+    targets = shape_targets(obj, view.pose, view.frame, rng, cfg)
     return {"crop": view.crop, **targets, "scale": np.float32(view.frame.scale)}
 
 
