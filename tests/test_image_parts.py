@@ -118,7 +118,7 @@ def _demo_photo():
 
 
 def test_grasp_prompt_points_into_the_grasp():
-    from hoikit.image.pipeline import grasp_prompt
+    from hoikit.perception.segmentation import grasp_prompt
     from hoikit.perception.segmentation import grasp_region, hand_mask_from_keypoints
 
     # a curled right hand: fingertips and thumb tip around (100, 100)

@@ -199,7 +199,7 @@ def perceive(photo: str | Path, options: PerceptionOptions = PerceptionOptions()
     from hoikit.io.depth import load_depth
     from hoikit.io.images import Intrinsics, camera_for, load_image, load_mask
     from hoikit.perception.hands import HandDetectorConfig, MediaPipeHands, choose_hand, no_hand_error, place_in_camera
-    from hoikit.perception.segmentation import hand_mask_from_keypoints, mask_is_empty, segment_object_grabcut
+    from hoikit.perception.segmentation import grasp_prompt, hand_mask_from_keypoints, mask_is_empty, segment_object_grabcut
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -242,21 +242,6 @@ def perceive(photo: str | Path, options: PerceptionOptions = PerceptionOptions()
     timings["segmentation"] = time.perf_counter() - t0
     side = hand.side if (options.hand in ("left", "right") or hand.side_score >= options.side_confidence) else "auto"
     return ImageInputs(image.rgb, camera, hand.keypoints2d, joints, side, hand_mask, object_mask, depth, str(photo), notes, backends, timings)
-
-
-def grasp_prompt(keypoints2d: np.ndarray, hand_mask: np.ndarray):
-    """A promptable segmenter's prompt for the held object: positive points in what the grasp
-    encloses (its centroid), negatives on the wrist and the middle knuckle, and a box around the
-    hand grown by half (the object is in or next to the hand)."""
-    from hoikit.perception.roles import Prompt, grow_box
-    from hoikit.perception.segmentation import grasp_region
-
-    region = grasp_region(keypoints2d, hand_mask)
-    ys, xs = np.nonzero(region)
-    centre = np.array([xs.mean(), ys.mean()]) if len(xs) else keypoints2d[[4, 8]].mean(0)
-    pts = np.stack([centre, keypoints2d[0], keypoints2d[9]])
-    (x0, y0), (x1, y1) = keypoints2d.min(0), keypoints2d.max(0)
-    return Prompt(box=grow_box((x0, y0, x1, y1), 0.5), points=pts, labels=np.array([1, 0, 0]))
 
 
 def _depth_at(depth: np.ndarray, size: tuple[int, int]) -> np.ndarray:

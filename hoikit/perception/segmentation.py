@@ -206,3 +206,17 @@ def grasp_region(keypoints2d: np.ndarray, hand: np.ndarray, cfg: SegmenterConfig
     outside = (~_enclosed(keypoints2d, hand.shape)).astype(np.uint8)
     grown = cv2.distanceTransform(outside, cv2.DIST_L2, 3) <= cfg.grow * size
     return grown & ~hand
+
+
+def grasp_prompt(keypoints2d: np.ndarray, hand_mask: np.ndarray):
+    """A promptable segmenter's prompt for the held object: positive points in what the grasp
+    encloses (its centroid), negatives on the wrist and the middle knuckle, and a box around the
+    hand grown by half (the object is in or next to the hand)."""
+    from hoikit.perception.roles import Prompt, grow_box
+
+    region = grasp_region(keypoints2d, hand_mask)
+    ys, xs = np.nonzero(region)
+    centre = np.array([xs.mean(), ys.mean()]) if len(xs) else keypoints2d[[4, 8]].mean(0)
+    pts = np.stack([centre, keypoints2d[0], keypoints2d[9]])
+    (x0, y0), (x1, y1) = keypoints2d.min(0), keypoints2d.max(0)
+    return Prompt(box=grow_box((x0, y0, x1, y1), 0.5), points=pts, labels=np.array([1, 0, 0]))

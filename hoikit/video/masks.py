@@ -65,7 +65,7 @@ def grabcut_propagated(frames: np.ndarray, keypoints2d: np.ndarray, hand: np.nda
 
 def segmenter_masks(frames: np.ndarray, keypoints2d: np.ndarray, hand: np.ndarray, segmenter) -> np.ndarray:
     """(T, H, W) object masks from a video segmenter (``segment_video``) prompted by the first frame's grasp."""
-    from hoikit.image.pipeline import grasp_prompt
+    from hoikit.perception.segmentation import grasp_prompt
 
     masks = segmenter.segment_video(list(frames), grasp_prompt(keypoints2d[0], hand[0]))
     return np.stack(masks) & ~hand
