@@ -590,9 +590,7 @@ def _check_method_fits(method: str, dataset) -> None:
         if method == "video":
             raise InputError(f"--method video runs on `hoikit synth --video` sets; {dataset.name}'s video protocol is not wired to the runner yet")
         return
-    from hoikit.eval.datasets import SynthDataset
-
-    if SynthDataset(dataset.root).is_video != (method == "video"):
+    if dataset.video != (method == "video"):
         kind = "clips (hoikit synth --video)" if method == "video" else "single images"
         raise InputError(f"--method {method} needs {kind}; {dataset.root} holds the other kind")
 

@@ -30,7 +30,6 @@ views (FollowMyHold sampled 1000 images at random; its list is not public offlin
 
 from __future__ import annotations
 
-import io
 import json
 from functools import lru_cache
 from pathlib import Path
@@ -63,10 +62,9 @@ def read_npy(path: Path):
             if not dtype.hasobject:
                 f.seek(0)
                 return np.load(f, allow_pickle=False)
-            obj = RestrictedUnpickler(io.BytesIO(f.read()), encoding="latin1").load()
+            obj = RestrictedUnpickler(f, encoding="latin1").load()
     except Exception as e:  # a truncated file, a foreign object
         raise InputError(f"{path}: not a readable ARCTIC array file ({type(e).__name__}: {e})") from None
-    obj = _plain(obj)
     if isinstance(obj, np.ndarray) and obj.dtype == object and obj.shape == ():
         obj = obj.item()  # np.save of a dict stores a 0-d object array
     return _plain(obj)
