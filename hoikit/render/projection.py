@@ -8,11 +8,13 @@ import torch
 from hoikit.types import Camera
 
 
-def project(points: torch.Tensor, camera: Camera) -> torch.Tensor:
-    """(..., 3) camera-frame metres → (..., 2) pixels (x, y), differentiable."""
+def project(points: torch.Tensor, camera: Camera, min_depth: float | None = None) -> torch.Tensor:
+    """(..., 3) camera-frame metres → (..., 2) pixels (x, y), differentiable. With ``min_depth``
+    the divisor is the depth clamped at it (points an optimiser pushes behind the camera stay finite)."""
     K = camera.K
-    x = points[..., 0] / points[..., 2]
-    y = points[..., 1] / points[..., 2]
+    z = points[..., 2] if min_depth is None else points[..., 2].clamp(min=min_depth)
+    x = points[..., 0] / z
+    y = points[..., 1] / z
     u = float(K[0, 0]) * x + float(K[0, 1]) * y + float(K[0, 2])
     v = float(K[1, 1]) * y + float(K[1, 2])
     return torch.stack([u, v], dim=-1)

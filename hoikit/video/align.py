@@ -52,7 +52,8 @@ def align_hand(
 ) -> tuple[HandTrack, dict]:
     """The hand of every frame moved to meet the object (module docstring). Returns the moved hand
     and the final loss terms."""
-    from hoikit.video.pose import _project, _sample_dt, refine_targets
+    from hoikit.render.projection import project
+    from hoikit.video.pose import MIN_DEPTH_M, _sample_dt, refine_targets
 
     grid, bounds = object_sdf_grid(mesh)
     R = torch.as_tensor(poses.R, dtype=torch.float32)
@@ -64,7 +65,6 @@ def align_hand(
     with torch.no_grad():  # the offset prior: closest tips onto the surface, one offset for the clip (object frame)
         d = _object_sdf(tips, grid, bounds, R, t, poses.s)
         near = d.argsort(1)[:, :CONTACT_TIPS]
-    K = torch.as_tensor(camera.K, dtype=torch.float32)
     kp = torch.as_tensor(hand.keypoints2d, dtype=torch.float32)
     outside = refine_targets(hand_masks, object_masks, 1, dilate_px=1).outside_dt
     offset_obj = torch.zeros(3, requires_grad=True)  # clip-shared, object frame
@@ -76,9 +76,9 @@ def align_hand(
         tip_d = _object_sdf(tips + delta[:, None], grid, bounds, R, t, poses.s).gather(1, near)
         contact = tip_d.pow(2).mean()
         pen = torch.relu(-_object_sdf(verts + delta[:, None], grid, bounds, R, t, poses.s)).mean()
-        uv = _project(verts + delta[:, None], K)
+        uv = project(verts + delta[:, None], camera, MIN_DEPTH_M)
         sil = _sample_dt(outside, uv).mean()
-        kp_err = ((_project(joints + delta[:, None], K) - kp).pow(2).sum(-1).mean()) / 100.0
+        kp_err = ((project(joints + delta[:, None], camera, MIN_DEPTH_M) - kp).pow(2).sum(-1).mean()) / 100.0
         smooth = (residual[2:] - 2 * residual[1:-1] + residual[:-2]).pow(2).sum(-1).mean() / 1e-6 if len(hand) >= 3 else contact * 0
         loss = (cfg.w_contact * contact / 1e-4 + cfg.w_penetration * pen + cfg.w_mask * sil + cfg.w_keypoints * kp_err
                 + cfg.w_pose * residual.pow(2).sum(-1).mean() / 1e-4 + 0.1 * smooth)  # fmt: skip

@@ -48,13 +48,10 @@ class Poses:
 
 
 def project(points_cam: np.ndarray, camera: Camera) -> tuple[np.ndarray, np.ndarray]:
-    """(..., 3) camera-frame points → (..., 2) pixels and (...,) depth."""
+    """(..., 3) camera-frame points → (..., 2) pixels (``Camera.project`` with the depth clamped at
+    1 µm, so points behind the camera stay finite; callers test the depth) and (...,) depth."""
     z = points_cam[..., 2]
-    zs = np.where(z > 1e-6, z, 1e-6)
-    K = camera.K
-    u = K[0, 0] * points_cam[..., 0] / zs + K[0, 2]
-    v = K[1, 1] * points_cam[..., 1] / zs + K[1, 2]
-    return np.stack([u, v], -1), z
+    return camera.project(np.concatenate([points_cam[..., :2], np.maximum(z, 1e-6)[..., None]], -1)), z
 
 
 def dilate(masks: np.ndarray, px: int) -> np.ndarray:

@@ -19,11 +19,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from hoikit.render.projection import project
 from hoikit.types import Camera
 from hoikit.video.carve import Poses, dilate
 from hoikit.video.config import RefineConfig
 
 HAND_TRANSLATION_SCALE_M = 0.05
+MIN_DEPTH_M = 1e-3  # the projection's divisor while poses are optimised
 
 
 # --------------------------------------------------------------------------- hand-implied poses
@@ -106,11 +108,6 @@ def refine_targets(
     return RefineTargets(torch.from_numpy(dt), torch.from_numpy(px), torch.from_numpy(w), area)
 
 
-def _project(X: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
-    z = X[..., 2:3].clamp(min=1e-3)
-    return torch.cat([K[0, 0] * X[..., 0:1] / z + K[0, 2], K[1, 1] * X[..., 1:2] / z + K[1, 2]], -1)
-
-
 def _sample_dt(dt: torch.Tensor, uv: torch.Tensor) -> torch.Tensor:
     """(T, H, W) maps at (T, N, 2) pixels, bilinear; outside the image: the border value plus the
     distance to the image."""
@@ -161,7 +158,6 @@ def refine_poses(
     P = torch.as_tensor(points, dtype=dt)
     R0 = torch.as_tensor(init.R, dtype=dt)
     t0 = torch.as_tensor(init.t, dtype=dt)
-    K = torch.as_tensor(camera.K, dtype=dt)
     T = len(init)
     omega = torch.zeros(T, 3, dtype=dt, requires_grad=True)
     dtr = torch.zeros(T, 3, dtype=dt, requires_grad=True)
@@ -178,7 +174,7 @@ def refine_poses(
         t = t0 + dtr
         s = init.s * torch.exp(log_s)
         X = s * torch.einsum("tij,pj->tpi", R, P) + t[:, None, :]
-        uv = _project(X, K)
+        uv = project(X, camera, MIN_DEPTH_M)
         outside, cover = silhouette_losses(uv, targets)
         loss = cfg.w_outside * outside.mean() + cfg.w_cover * cover.mean()
         if Rh is not None:
