@@ -108,7 +108,8 @@ def summary_markdown(summary: dict[str, Any]) -> str:
 
 def write_summary(out: Path, summary: dict[str, Any], records: Sequence[dict]) -> None:
     """summary.json / .csv / .md and samples.csv in ``out`` (each written atomically)."""
-    cols, sample_cols = summary_columns(summary.get("align", ALIGN)), sample_columns(summary.get("align", ALIGN))
+    align = summary.get("align", ALIGN)
+    cols, sample_cols = summary_columns(align), sample_columns(align)
     write_json_atomic(out / "summary.json", summary)
     write_text_atomic(out / "summary.csv", _csv(list(cols.values()), [[to_jsonable(summary.get(k)) for k in cols]]))
     write_text_atomic(out / "summary.md", summary_markdown(summary))

@@ -92,10 +92,11 @@ def result_section(folder: Path, title: str, scores: dict | None = None, frames:
 
 
 def _eval_sections(root: Path, frames: int) -> list[str]:
-    from hoikit.eval.summary import sample_columns, summary_columns
+    from hoikit.eval.summary import ALIGN, sample_columns, summary_columns
 
     summary = json.loads((root / "summary.json").read_text())
-    cols, sample_cols = summary_columns(summary.get("align", "icp-ts")), sample_columns(summary.get("align", "icp-ts"))
+    align = summary.get("align", ALIGN)
+    cols, sample_cols = summary_columns(align), sample_columns(align)
     out = ["<h2>summary</h2>", _table([[summary.get(k) for k in cols]], list(cols.values()))]
     out.append('<div class="row">' + "".join(f'<img alt="{p}" src="{png_uri(root / p)}" style="width:360px">'
                                              for p in ("cd_hist.png", "fscore_curve.png", "iv_vs_cd.png") if (root / p).is_file()) + "</div>")  # fmt: skip
