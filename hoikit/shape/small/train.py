@@ -246,7 +246,9 @@ def train_prior(cfg: TrainConfig, work: Path, out: Path) -> Path:
     net.latent_mean.copy_(latents.mean(0))
     net.latent_std.copy_(latents.std(0).clamp(min=1e-3))
     t = time.time()
-    ema_state, flow_log = train_flow(net, data, latents, cfg, gen)
+    # the flow stage draws from its own stream, so a resumed auto-encoder gives the same flow
+    flow_gen = torch.Generator().manual_seed(cfg.seed * 7919 + 1)
+    ema_state, flow_log = train_flow(net, data, latents, cfg, flow_gen)
     times["flow_s"] = time.time() - t
     net.load_state_dict({**net.state_dict(), **ema_state})
     times["total_s"] = time.time() - t_start
