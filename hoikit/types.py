@@ -220,6 +220,14 @@ class Sim3:
 
         return Sim3(conv(self.s), conv(self.R), conv(self.t))
 
+    def torch(self, dtype: Any = None) -> "Sim3":
+        """The same transform as torch tensors of ``dtype`` (default float32); keeps gradients."""
+        import torch
+
+        dtype = dtype or torch.float32
+        f = lambda x: x.to(dtype) if hasattr(x, "detach") else torch.as_tensor(np.asarray(x), dtype=dtype)
+        return Sim3(f(self.s), f(self.R), f(self.t))
+
     def to_dict(self) -> dict:
         T = self.numpy()
         return {"s": float(T.s), "R": T.R.tolist(), "t": T.t.tolist()}

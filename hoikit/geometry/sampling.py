@@ -45,3 +45,12 @@ def sample_surface_torch(
     r1 = uv[:, :1].sqrt()
     w0, w1, w2 = 1.0 - r1, r1 * (1.0 - uv[:, 1:]), r1 * uv[:, 1:]
     return w0 * v0[face_idx] + w1 * v1[face_idx] + w2 * v2[face_idx]
+
+
+def sphere_directions(n: int) -> np.ndarray:
+    """(n, 3) unit vectors spread evenly over the sphere (Fibonacci lattice)."""
+    k = np.arange(n) + 0.5
+    z = 1.0 - 2.0 * k / n
+    phi = np.pi * (1.0 + 5**0.5) * k
+    r = np.sqrt(1.0 - z**2)
+    return np.stack([r * np.cos(phi), r * np.sin(phi), z], 1)

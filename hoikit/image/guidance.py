@@ -113,7 +113,7 @@ class GuidedSampler:
 
     def object_transform(self) -> Sim3:
         """canonical → camera: the initial placement, then ``T_o`` about the placed centre."""
-        T0 = _torch_sim3(self.T_init)
+        T0 = self.T_init.torch()
         return about(self.obj_params(), self._object_centre).compose(T0)
 
     def decode(self, latent: torch.Tensor, res: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -288,8 +288,3 @@ class GuidedSampler:
 
 class _EmptyMesh(Exception):
     """The decoded field has no surface (the inner loop stops)."""
-
-
-def _torch_sim3(T: Sim3) -> Sim3:
-    f = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float32)
-    return Sim3(f(T.s), f(T.R), f(T.t))

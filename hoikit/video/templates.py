@@ -17,20 +17,12 @@ import numpy as np
 import trimesh
 
 from hoikit.types import Camera
+from hoikit.geometry.sampling import sphere_directions as view_directions
 from hoikit.video.carve import Poses
 from hoikit.video.config import TemplateConfig
 
 DISTANCE_RADII = 4.0  # templates are rendered with the object this many bounding radii away
 FILL = 0.42  # … and the focal length chosen so that its bounding radius spans this share of the crop
-
-
-def view_directions(n: int) -> np.ndarray:
-    """(n, 3) unit vectors spread evenly over the sphere (Fibonacci lattice)."""
-    k = np.arange(n) + 0.5
-    z = 1.0 - 2.0 * k / n
-    phi = np.pi * (1.0 + 5**0.5) * k
-    r = np.sqrt(1.0 - z**2)
-    return np.stack([r * np.cos(phi), r * np.sin(phi), z], 1)
 
 
 def look_rotation(d: np.ndarray) -> np.ndarray:
