@@ -164,3 +164,46 @@ def test_image_with_a_missing_adapter_checkpoint_says_where_it_looked(tmp_path, 
     err = capsys.readouterr().err
     assert rc == 2, err
     assert "sam2" in err.lower()
+
+
+def _sphere_sdf(centre, radius):
+    c = torch.tensor(centre, dtype=torch.float32)
+    return lambda p: (p - c).norm(dim=-1) - radius
+
+
+def _sphere_vertices(centre, radius):
+    return np.asarray(centre) + radius * np.concatenate([np.eye(3), -np.eye(3)])
+
+
+def test_separation_moves_the_object_along_the_ray_just_out_of_the_hand():
+    from hoikit.image.separation import separate
+
+    # hand ball r 4 cm at 50 cm depth, object ball r 3 cm 6 cm behind it: a 1 cm overlap along the ray;
+    # the lens between them is π·1²·117/(12·6) = 5.1 cm³; shifting 1 cm along z costs 0.5, and stopping
+    # 2 mm short leaves a lens of ≈ 0.2 cm³ for 0.18 less: the search stops between 7 and 10 mm
+    hand_c, obj_c = (0.0, 0.0, 0.5), (0.0, 0.0, 0.56)
+    sep = separate(_sphere_sdf(hand_c, 0.04), _sphere_vertices(hand_c, 0.04), _sphere_sdf(obj_c, 0.03), _sphere_vertices(obj_c, 0.03))
+    assert sep.iv_before_cm3 == pytest.approx(np.pi * 117 / 72, rel=0.15)
+    assert sep.iv_after_cm3 < 0.25
+    assert 0.007 <= sep.shift[2] <= 0.0105
+    assert np.abs(sep.shift[:2]).max() < 0.002
+
+
+def test_separation_keeps_a_small_overlap_when_moving_costs_more():
+    from hoikit.image.separation import SeparationConfig, separate
+
+    hand_c, obj_c = (0.0, 0.0, 0.5), (0.0, 0.0, 0.5695)  # 0.5 mm deep: a tiny lens
+    cfg = SeparationConfig(motion_weight=1000.0)
+    sep = separate(_sphere_sdf(hand_c, 0.04), _sphere_vertices(hand_c, 0.04), _sphere_sdf(obj_c, 0.03), _sphere_vertices(obj_c, 0.03), cfg)
+    assert np.all(sep.shift == 0) and sep.iv_after_cm3 == sep.iv_before_cm3
+
+
+def test_separation_stays_on_the_depth_points_that_anchor_the_object():
+    from hoikit.image.separation import SeparationConfig, separate
+
+    hand_c, obj_c = (0.0, 0.0, 0.5), (0.0, 0.0, 0.56)
+    front = np.asarray(obj_c) + 0.03 * np.array([[0, 0, -1.0], [0.6, 0, -0.8], [-0.6, 0, -0.8], [0, 0.6, -0.8], [0, -0.6, -0.8]])
+    args = (_sphere_sdf(hand_c, 0.04), _sphere_vertices(hand_c, 0.04), _sphere_sdf(obj_c, 0.03), _sphere_vertices(obj_c, 0.03))
+    free = separate(*args, SeparationConfig(anchor_weight=50.0))
+    anchored = separate(*args, SeparationConfig(anchor_weight=50.0), anchors=front)
+    assert free.shift[2] > 0.007 and np.all(anchored.shift == 0)

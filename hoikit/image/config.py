@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from hoikit.image.separation import SeparationConfig
+
 Preset = Literal["paper", "fast"]
 Ablation = Literal["full", "no_guidance", "no_phase1", "no_phase2", "swap_phases", "joint_only"]
 ABLATIONS: tuple[str, ...] = ("full", "no_guidance", "no_phase1", "no_phase2", "swap_phases", "joint_only")
@@ -85,6 +87,7 @@ class ImageConfig:
         )
     )  # fmt: skip
     late_intersection_factor: float = 10.0  # the intersection weight × this over the last 3 steps
+    separation: SeparationConfig = field(default_factory=SeparationConfig)  # the overlap left after guidance
 
     def with_ablation(self, ablation: Ablation) -> "ImageConfig":
         if ablation not in ABLATIONS:

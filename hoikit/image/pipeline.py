@@ -63,7 +63,7 @@ def fit_hand(model, joints3d: np.ndarray, side: str) -> tuple[HandState, HandEst
     sides = ("right", "left") if side == "auto" else (side,)
     fits = [fit_joints(model, joints3d, side=s) for s in sides]
     best = min(fits, key=lambda f: f.mean_error_m)
-    out = model(best.pose.to(model.dtype), best.shape.to(model.dtype), _cast(best.transform, model.dtype), side=best.side)
+    out = model(best.pose.to(model.dtype), best.shape.to(model.dtype), best.transform.torch(model.dtype), side=best.side)
     verts = out.vertices[0].detach().float()
     joints = out.joints[0].detach().float()
     if out.parts is not None:
@@ -81,13 +81,9 @@ def fit_hand(model, joints3d: np.ndarray, side: str) -> tuple[HandState, HandEst
     return state, est, best.mean_error_m
 
 
-def _cast(T: Sim3, dtype: torch.dtype) -> Sim3:
-    return Sim3(T.s.to(dtype), T.R.to(dtype), T.t.to(dtype))
-
-
 def _moved(state: HandState, T: Sim3) -> HandState:
     """The hand state after a camera-frame similarity ``T`` (numpy)."""
-    Tt = Sim3(torch.tensor(float(T.s)), torch.as_tensor(T.R, dtype=torch.float32), torch.as_tensor(T.t, dtype=torch.float32))
+    Tt = T.torch()
     inv = Tt.inverse()
     return HandState(Tt.apply(state.vertices), state.faces, Tt.apply(state.joints), lambda p: state.sdf(inv.apply(p)) * Tt.s)
 
@@ -102,6 +98,21 @@ def _object_mesh(gen, latent: torch.Tensor, res: int) -> trimesh.Trimesh | None:
         return None
     parts = mesh.split(only_watertight=False)
     return max(parts, key=lambda m: len(m.faces)) if len(parts) > 1 else mesh
+
+
+def _separate(gen, latent: torch.Tensor, T_o: Sim3, hand: HandState, mesh_can: trimesh.Trimesh, cfg: ImageConfig,
+              object_cloud: np.ndarray | None):  # fmt: skip
+    """The object shift that takes it out of the posed ``hand``, anchored to the object's depth
+    points when there are any (:mod:`hoikit.image.separation`)."""
+    from hoikit.geometry.grid import sample_grid
+    from hoikit.image.separation import separate
+    from hoikit.shape.interface import decode_grid
+
+    with torch.no_grad():
+        grid = decode_grid(gen, latent, cfg.final_grid_res)[0].float()
+    inv = T_o.inverse().torch()
+    object_sdf = lambda p: sample_grid(grid, gen.bounds, inv.apply(p)) * float(T_o.s)
+    return separate(hand.sdf, hand.vertices.numpy(), object_sdf, T_o.apply(np.asarray(mesh_can.vertices)), cfg.separation, object_cloud)
 
 
 def reconstruct(inputs: ImageInputs, gen, hand_model, cfg: ImageConfig = ImageConfig(), inpainter=None) -> Reconstruction:
@@ -154,11 +165,16 @@ def reconstruct(inputs: ImageInputs, gen, hand_model, cfg: ImageConfig = ImageCo
     hand_est.vertices = T_h.apply(hand.vertices.numpy().astype(np.float64))
     hand_est.joints = T_h.apply(hand.joints.numpy().astype(np.float64))
     hand_est.params["guidance_transform"] = T_h.to_dict()
-    obj_est = None
+    obj_est = separation = None
     if mesh_can is None:
         warnings.append("the generated shape has no surface; no object mesh was produced")
     else:
         T_o = result.object_transform
+        if cfg.separation.enabled:
+            t0 = time.perf_counter()
+            separation = _separate(gen, result.latent, T_o, _moved(hand, T_h), mesh_can, cfg, object_cloud)
+            T_o = Sim3(T_o.s, T_o.R, T_o.t + separation.shift)
+            timings["separation"] = time.perf_counter() - t0
         obj_est = ObjectEstimate(T_o.apply(np.asarray(mesh_can.vertices)), np.asarray(mesh_can.faces), T_o, gen.name)
     timings["total"] = time.perf_counter() - t_all + sum(inputs.timings.values())
     return Reconstruction(
@@ -166,7 +182,8 @@ def reconstruct(inputs: ImageInputs, gen, hand_model, cfg: ImageConfig = ImageCo
         losses={k: v[-1] if v else None for k, v in result.losses.items()}, warnings=warnings,
         backends={**inputs.backends, "shape": gen.name, "hands_model": hand_est.model, "inpainting": cues.inpaint_source},
         extras={"config": {"preset": cfg.preset, "ablation": cfg.ablation, "steps": cfg.num_steps},
-                "hand_fit_residual_mm": residual * 1000, "crop_box": list(cues.crop_box)},
+                "hand_fit_residual_mm": residual * 1000, "crop_box": list(cues.crop_box),
+                "separation": separation.to_dict() if separation else None},
     )  # fmt: skip
 
 
