@@ -63,7 +63,7 @@ class ImageConfig:
     hand_iters: int = 60
     object_iters: int = 30
     joint_iters: int = 12
-    guidance_scale: float = 3.0  # classifier-free guidance of the shape generator
+    guidance_scale: float = 1.0  # classifier-free guidance of the shape generator (1 = none: hoikit-small thins thin objects away under CFG)
     decay_guidance_scale: bool = True  # w·(1 − i/N) once guidance starts (official release)
     grid_res: int = 40  # SDF grid the guidance loop meshes (canonical cube)
     final_grid_res: int = 64  # the exported object mesh
@@ -73,6 +73,7 @@ class ImageConfig:
     intersection_temperature_m: float = 0.002
     intersection_points: int = 4096
     seed: int = 0
+    surface_retries: int = 2  # guided samples drawn again (seed + 1, …) when one decodes to no surface
     lr: LearningRates = field(default_factory=LearningRates)
     hand_phase: PhaseWeights = field(
         default_factory=lambda: PhaseWeights(sil_hand=1.0, keypoints=1.0, normal=0.5, disparity=0.5, hand_translation=1.0, scale=0.1)

@@ -155,12 +155,16 @@ def reconstruct(inputs: ImageInputs, gen, hand_model, cfg: ImageConfig = ImageCo
         T0 = place_object(canonical_vertices, cues, joints, front_distance=front)
         return refine_with_cloud(T0.apply(canonical_vertices), object_cloud).compose(T0)
 
-    sampler = GuidedSampler(gen, cond, cues, hand, cfg, placement)
-    result = sampler.run(torch.Generator().manual_seed(cfg.seed))
-    timings.update({f"guidance_{k}": v for k, v in result.timings.items()})
-    t0 = time.perf_counter()
-    mesh_can = _object_mesh(gen, result.latent, cfg.final_grid_res)
-    timings["final_mesh"] = time.perf_counter() - t0
+    for attempt in range(cfg.surface_retries + 1):  # a sample without a surface is drawn again
+        result = GuidedSampler(gen, cond, cues, hand, cfg, placement).run(torch.Generator().manual_seed(cfg.seed + attempt))
+        for k, v in result.timings.items():
+            timings[f"guidance_{k}"] = timings.get(f"guidance_{k}", 0.0) + v
+        t0 = time.perf_counter()
+        mesh_can = _object_mesh(gen, result.latent, cfg.final_grid_res)
+        timings["final_mesh"] = timings.get("final_mesh", 0.0) + time.perf_counter() - t0
+        if mesh_can is not None:
+            break
+        warnings.append(f"seed {cfg.seed + attempt}: the generated shape has no surface")
     T_h = result.hand_transform
     hand_est.vertices = T_h.apply(hand.vertices.numpy().astype(np.float64))
     hand_est.joints = T_h.apply(hand.joints.numpy().astype(np.float64))
