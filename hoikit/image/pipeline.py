@@ -22,6 +22,7 @@ from hoikit.image.config import ImageConfig
 from hoikit.image.cues import build_cues
 from hoikit.image.guidance import GuidedSampler, HandState
 from hoikit.image.placement import place_object, refine_with_cloud
+from hoikit.shape.interface import decode_grid
 from hoikit.types import Camera, Handedness, HandEstimate, ObjectEstimate, Reconstruction, Sim3
 
 HandSide = Literal["auto", "left", "right", "largest"]
@@ -89,29 +90,26 @@ def _moved(state: HandState, T: Sim3) -> HandState:
 
 
 # -------------------------------------------------------------------------------- method
-def _object_mesh(gen, latent: torch.Tensor, res: int) -> trimesh.Trimesh | None:
-    """The final object in canonical units: marching cubes, the largest connected piece only."""
-    from hoikit.shape.interface import latent_to_mesh
+def _object_mesh(sdf: torch.Tensor, bounds: tuple[float, float]) -> trimesh.Trimesh | None:
+    """The final object in canonical units from its SDF grid: marching cubes, the largest connected piece only."""
+    from hoikit.shape.interface import grid_to_mesh
 
-    mesh = latent_to_mesh(gen, latent, res)
+    mesh = grid_to_mesh(sdf, bounds)
     if mesh is None:
         return None
     parts = mesh.split(only_watertight=False)
     return max(parts, key=lambda m: len(m.faces)) if len(parts) > 1 else mesh
 
 
-def _separate(gen, latent: torch.Tensor, T_o: Sim3, hand: HandState, mesh_can: trimesh.Trimesh, cfg: ImageConfig,
-              object_cloud: np.ndarray | None):  # fmt: skip
+def _separate(sdf: torch.Tensor, bounds: tuple[float, float], T_o: Sim3, hand: HandState, mesh_can: trimesh.Trimesh,
+              cfg: ImageConfig, object_cloud: np.ndarray | None):  # fmt: skip
     """The object shift that takes it out of the posed ``hand``, anchored to the object's depth
-    points when there are any (:mod:`hoikit.image.separation`)."""
+    points when there are any (:mod:`hoikit.image.separation`); ``sdf`` is the object's canonical grid."""
     from hoikit.geometry.grid import sample_grid
     from hoikit.image.separation import separate
-    from hoikit.shape.interface import decode_grid
 
-    with torch.no_grad():
-        grid = decode_grid(gen, latent, cfg.final_grid_res)[0].float()
     inv = T_o.inverse().torch()
-    object_sdf = lambda p: sample_grid(grid, gen.bounds, inv.apply(p)) * float(T_o.s)
+    object_sdf = lambda p: sample_grid(sdf, bounds, inv.apply(p)) * float(T_o.s)
     return separate(hand.sdf, hand.vertices.numpy(), object_sdf, T_o.apply(np.asarray(mesh_can.vertices)), cfg.separation, object_cloud)
 
 
@@ -160,7 +158,9 @@ def reconstruct(inputs: ImageInputs, gen, hand_model, cfg: ImageConfig = ImageCo
         for k, v in result.timings.items():
             timings[f"guidance_{k}"] = timings.get(f"guidance_{k}", 0.0) + v
         t0 = time.perf_counter()
-        mesh_can = _object_mesh(gen, result.latent, cfg.final_grid_res)
+        with torch.no_grad():
+            sdf = decode_grid(gen, result.latent, cfg.final_grid_res)[0].float()
+        mesh_can = _object_mesh(sdf, gen.bounds)
         timings["final_mesh"] = timings.get("final_mesh", 0.0) + time.perf_counter() - t0
         if mesh_can is not None:
             break
@@ -176,7 +176,7 @@ def reconstruct(inputs: ImageInputs, gen, hand_model, cfg: ImageConfig = ImageCo
         T_o = result.object_transform
         if cfg.separation.enabled:
             t0 = time.perf_counter()
-            separation = _separate(gen, result.latent, T_o, _moved(hand, T_h), mesh_can, cfg, object_cloud)
+            separation = _separate(sdf, gen.bounds, T_o, _moved(hand, T_h), mesh_can, cfg, object_cloud)
             T_o = Sim3(T_o.s, T_o.R, T_o.t + separation.shift)
             timings["separation"] = time.perf_counter() - t0
         obj_est = ObjectEstimate(T_o.apply(np.asarray(mesh_can.vertices)), np.asarray(mesh_can.faces), T_o, gen.name)

@@ -27,8 +27,7 @@ import torch
 
 from hoikit.geometry.grid import grid_points
 from hoikit.geometry.sampling import sphere_directions
-
-M_TO_CM = 100.0
+from hoikit.types import M_TO_CM
 
 
 @dataclass(frozen=True)

@@ -105,16 +105,21 @@ def sample_latent(
     return x
 
 
-def latent_to_mesh(gen: ShapeGenerator, latent: torch.Tensor, resolution: int = 64):
-    """The shape of one latent (1, *latent_shape) as a trimesh in the generator's canonical units
-    (None when the decoded field has no zero crossing)."""
+def grid_to_mesh(sdf: torch.Tensor, bounds: tuple[float, float]):
+    """The zero level set of an SDF grid (R, R, R) over the cube ``bounds`` as a trimesh (None when
+    the field has no zero crossing)."""
     import trimesh
 
     from hoikit.geometry.marching_cubes import marching_cubes
 
-    with torch.no_grad():
-        sdf = decode_grid(gen, latent, resolution)[0]
-    verts, faces = marching_cubes(sdf, gen.bounds)
+    verts, faces = marching_cubes(sdf.detach(), bounds)
     if len(faces) == 0:
         return None
     return trimesh.Trimesh(verts.numpy(), faces.numpy(), process=False)
+
+
+def latent_to_mesh(gen: ShapeGenerator, latent: torch.Tensor, resolution: int = 64):
+    """The shape of one latent (1, *latent_shape) as a trimesh in the generator's canonical units
+    (None when the decoded field has no zero crossing)."""
+    with torch.no_grad():
+        return grid_to_mesh(decode_grid(gen, latent, resolution)[0], gen.bounds)
