@@ -24,6 +24,7 @@ from hoikit.image.guidance import GuidedSampler, HandState
 from hoikit.image.placement import place_object, refine_with_cloud
 from hoikit.shape.interface import decode_grid
 from hoikit.types import Camera, Handedness, HandEstimate, ObjectEstimate, Reconstruction, Sim3
+from hoikit.runtime import deterministic
 
 HandSide = Literal["auto", "left", "right", "largest"]
 
@@ -113,6 +114,7 @@ def _separate(sdf: torch.Tensor, bounds: tuple[float, float], T_o: Sim3, hand: H
     return separate(hand.sdf, hand.vertices.numpy(), object_sdf, T_o.apply(np.asarray(mesh_can.vertices)), cfg.separation, object_cloud)
 
 
+@deterministic()
 def reconstruct(inputs: ImageInputs, gen, hand_model, cfg: ImageConfig = ImageConfig(), inpainter=None) -> Reconstruction:
     """Run the method on perception inputs (see :class:`ImageInputs`); ``inpainter`` (an
     :class:`hoikit.perception.roles.Inpainter`, e.g. FLUX.1 Kontext) replaces OpenCV's hand removal."""

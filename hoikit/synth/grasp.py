@@ -57,7 +57,7 @@ from hoikit.hand.skeleton import (
 )
 from hoikit.synth.base import GraspHint, SynthObject
 from hoikit.synth.proxies import Balls, HandBalls, capsule_balls
-from hoikit.synth.threads import single_threaded
+from hoikit.runtime import single_threaded
 from hoikit.types import CM, FINGERS, FINGERTIPS, M_TO_CM, MM, Sim3
 
 GraspKind = Literal["power", "precision", "palm"]

@@ -46,7 +46,7 @@ from hoikit.synth.grasp import Grasp, GraspConfig, GraspFailure, make_grasp
 from hoikit.synth.objects import FAMILIES, YCB, sample_object
 from hoikit.synth.poses import apply_pose, as_float32, pose_matrix
 from hoikit.synth.shading import coverage, finish_rgb, rasterize_visible, shade
-from hoikit.synth.threads import single_threaded
+from hoikit.runtime import single_threaded
 from hoikit.types import Camera, Sim3
 
 # ------------------------------------------------------------------------------ camera and pose

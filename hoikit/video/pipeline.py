@@ -27,6 +27,7 @@ from hoikit.video.carve import Poses
 from hoikit.video.config import VideoConfig
 from hoikit.video.hands import HandTrack
 from hoikit.video.masks import ClipMasks
+from hoikit.runtime import deterministic
 
 
 @dataclass
@@ -174,6 +175,7 @@ def _carve_robust(poses: Poses, camera: Camera, masks: ClipMasks, half: float, h
     return None
 
 
+@deterministic()
 def reconstruct(inputs: VideoInputs, hand_model, cfg: VideoConfig = VideoConfig(), generator=None, features=None) -> VideoReconstruction:
     """Run the method on perception inputs (module docstring). ``generator``: a shape generator for
     the prior (None: the visual hull of the selected frames); ``features``: a
