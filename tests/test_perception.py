@@ -104,6 +104,22 @@ def test_grabcut_finds_the_held_object():
     assert iou > 0.8, iou
 
 
+def test_another_hand_is_never_the_object():
+    """A second hand lying on the can in the can's own colour (a blue glove): GrabCut alone would
+    take it as object; passed as another hand it is excluded and the can is still found."""
+    img, kp, can_visible, hand = synthetic_grasp_image()
+    other = kp + [0, 110]  # the same hand shape, 110 px lower, across the can's lower half
+    other_mask = hand_mask_from_keypoints(other, img.shape[:2])
+    img[other_mask & ~hand] = (30, 60, 200)
+    plain = segment_object_grabcut(img, kp)
+    masks = segment_object_grabcut(img, kp, other_hands=(other,))
+    assert (plain.object & other_mask).sum() > 500  # without the other hand, it is taken as object
+    assert not (masks.object & other_mask).any()
+    target = can_visible & ~other_mask
+    iou = (masks.object & target).sum() / (masks.object | target).sum()
+    assert iou > 0.7, iou
+
+
 def test_inpainting_fills_the_hand_with_object_colour():
     img, kp, can_visible, hand = synthetic_grasp_image()
     amodal = amodal_object_mask(can_visible, hand)

@@ -252,7 +252,8 @@ def perceive(photo: str | Path, options: PerceptionOptions = PerceptionOptions()
         object_mask = models.segmenter.segment(image.rgb, grasp_prompt(hand.keypoints2d, hand_mask)) & ~hand_mask
         backends["segmentation"] = models.segmenter.name
     else:
-        masks = segment_object_grabcut(image.rgb, hand.keypoints2d)
+        others = tuple(h.keypoints2d for h in hands if h is not hand)
+        masks = segment_object_grabcut(image.rgb, hand.keypoints2d, other_hands=others)
         hand_mask, object_mask, backends["segmentation"] = masks.hand, masks.object, masks.source
     if depth is None and models is not None and models.geometry is not None:
         depth = _depth_at(models.geometry.estimate(image.rgb).depth, image.size)

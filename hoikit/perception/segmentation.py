@@ -145,9 +145,12 @@ def _fill_holes(mask: np.ndarray) -> np.ndarray:
     return binary_fill_holes(mask)
 
 
-def segment_object_grabcut(rgb: np.ndarray, keypoints2d: np.ndarray, cfg: SegmenterConfig = SegmenterConfig()) -> Masks:
+def segment_object_grabcut(
+    rgb: np.ndarray, keypoints2d: np.ndarray, cfg: SegmenterConfig = SegmenterConfig(), other_hands: tuple[np.ndarray, ...] = ()
+) -> Masks:
     """Object and hand masks for the hand with ``keypoints2d`` (21, 2) in ``rgb`` (H, W, 3) uint8.
 
+    ``other_hands``: keypoints (21, 2) of the other hands in the photo; they are never the object.
     Works on the image downscaled to at most ``cfg.image_side_px``; masks come back at full size.
     """
     import cv2
@@ -158,20 +161,26 @@ def segment_object_grabcut(rgb: np.ndarray, keypoints2d: np.ndarray, cfg: Segmen
         small = cv2.resize(rgb, (max(1, round(W * s)), max(1, round(H * s))), interpolation=cv2.INTER_AREA)
         sx, sy = small.shape[1] / W, small.shape[0] / H
         kp = (keypoints2d + 0.5) * [sx, sy] - 0.5
-        m = _segment(small, kp, cfg)
+        m = _segment(small, kp, cfg, tuple((o + 0.5) * [sx, sy] - 0.5 for o in other_hands))
         up = lambda a: cv2.resize(a.astype(np.uint8), (W, H), interpolation=cv2.INTER_LINEAR) > 0
         hand = hand_mask_from_keypoints(keypoints2d, (H, W), cfg.finger_width)
         return Masks(hand=hand, object=up(m.object) & ~hand, source=m.source)
-    return _segment(rgb, keypoints2d, cfg)
+    return _segment(rgb, keypoints2d, cfg, other_hands)
 
 
-def _segment(rgb: np.ndarray, keypoints2d: np.ndarray, cfg: SegmenterConfig) -> Masks:
+def _segment(rgb: np.ndarray, keypoints2d: np.ndarray, cfg: SegmenterConfig, other_hands: tuple[np.ndarray, ...] = ()) -> Masks:
     import cv2
 
     h, w = rgb.shape[:2]
     hand = hand_mask_from_keypoints(keypoints2d, (h, w), cfg.finger_width)
+    others = np.zeros((h, w), bool)
+    for kp in other_hands:
+        other = hand_mask_from_keypoints(kp, (h, w), cfg.finger_width)
+        if (other & hand).sum() < 0.3 * other.sum():  # not a second detection of the same hand
+            others |= other | forearm_mask(kp, (h, w))
     roi = _roi(keypoints2d, (h, w), cfg.roi_scale)
     labels = _seed(keypoints2d, hand, roi, cfg)
+    labels[others & ~hand] = cv2.GC_BGD
     # GrabCut sees the ROI plus a margin of background to learn the background colours from
     x0, y0, x1, y1 = _roi(keypoints2d, (h, w), cfg.roi_scale * cfg.context_scale)
     crop, lab = rgb[y0:y1, x0:x1], labels[y0:y1, x0:x1]
@@ -188,9 +197,9 @@ def _segment(rgb: np.ndarray, keypoints2d: np.ndarray, cfg: SegmenterConfig) -> 
         fg = np.isin(lab_small, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.uint8)
         fg = cv2.resize(fg, (x1 - x0, y1 - y0), interpolation=cv2.INTER_NEAREST) > 0
         obj[y0:y1, x0:x1] = fg
-    obj &= ~hand
+    obj &= ~hand & ~others
     obj = _keep_grasped_components(obj, keypoints2d, hand)
-    obj = _fill_holes(obj) & ~hand
+    obj = _fill_holes(obj) & ~hand & ~others
     return Masks(hand=hand, object=obj, source="grabcut")
 
 
