@@ -10,7 +10,7 @@ import torch
 from hoikit.render.preview import TexturedMesh, render_rgb
 from hoikit.types import Camera, Reconstruction
 
-HAND_RGB = (0.93, 0.70, 0.58)
+HAND_RGB = (0.95, 0.42, 0.72)  # pink: a skin tone vanishes over the real hand in overlays
 OBJECT_RGB = (0.35, 0.58, 0.92)
 OVERLAY_ALPHA = 0.6
 
@@ -26,7 +26,7 @@ def _parts(recon: Reconstruction, transform=None) -> list[TexturedMesh]:
 
 
 def overlay(rgb: np.ndarray, recon: Reconstruction, alpha: float = OVERLAY_ALPHA) -> np.ndarray:
-    """(H, W, 3) uint8: the shaded hand (skin) and object (blue) blended over the input photo."""
+    """(H, W, 3) uint8: the shaded hand (pink) and object (blue) blended over the input photo."""
     parts = _parts(recon)
     if not parts:
         return rgb.copy()
