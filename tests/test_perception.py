@@ -148,3 +148,14 @@ def test_retries_find_a_hand_the_first_pass_misses():
     assert hands and det.tried[0] == "full" and len(det.tried) > 1
     x0, y0, x1, y1 = hands[0].bbox
     assert 0 <= x0 < x1 <= 1280 and 0 <= y0 < y1 <= 720
+
+
+def test_the_lite_model_finds_a_hand_the_full_model_misses():
+    """hamer_test2.jpg (600×450, a trumpet player): only the lite landmark model finds the hand
+    on the valves' side, in the 720 px pass; its keypoints map back into the photo."""
+    path = realdata("images", "hamer_test2.jpg")
+    det = MediaPipeHands()
+    hands = det.detect(load_image(path).rgb)
+    assert hands and det.tried[-1].startswith("lite")
+    x0, y0, x1, y1 = hands[0].bbox
+    assert 0 <= x0 < x1 <= 600 and 0 <= y0 < y1 <= 450 and hands[0].size_px > 60

@@ -74,6 +74,7 @@ class HandDetectorConfig:
     tile_fractions: tuple[float, ...] = (0.5, 0.33, 0.66)
     work_side_px: int = 720  # tiles and small images are resized to this longest side
     mirrored: bool = False  # True for selfie-style (mirrored) images: MediaPipe's labels then hold
+    lite_sides_px: tuple[int, ...] = (256, 720)  # last passes: the lite model on the image resized to these sides
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,7 @@ class _View:
     confidence: float
     to_original: Callable[[np.ndarray], np.ndarray]  # (N, 2) view pixels → original pixels
     world_rotation: np.ndarray = field(default_factory=lambda: np.eye(2))  # view xy → original xy
+    complexity: int | None = None  # MediaPipe model complexity (None: the configured one)
 
 
 def _rotated(rgb: np.ndarray, degrees: int) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray], np.ndarray]:
@@ -149,6 +151,11 @@ def _views(rgb: np.ndarray, cfg: HandDetectorConfig) -> Iterator[_View]:
     gamma = (np.linspace(0, 1, 256) ** 0.5 * 255).astype(np.uint8)  # lifts dark hands
     yield _View("brightened", gamma[rgb], cfg.retry_confidence, same)
     yield _View("full-lastconf", rgb, cfg.last_confidence, same)
+    # the lite model (complexity 0) is a different network: it finds some hands the full one misses
+    # (the trumpet player of hamer_test2.jpg, at 256 and 720 px)
+    for side in cfg.lite_sides_px:
+        img, back = _resized_crop(rgb, 0, 0, w, h, side)
+        yield _View(f"lite{side}", img, cfg.last_confidence, back, complexity=0)
 
 
 def _quiet_mediapipe() -> None:
@@ -166,21 +173,23 @@ class MediaPipeHands:
 
         self.config = config
         self._mp_hands = mp.solutions.hands
-        self._models: dict[float, object] = {}
+        self._models: dict[tuple[float, int], object] = {}
         self.tried: list[str] = []
 
-    def _model(self, confidence: float):
-        if confidence not in self._models:
-            self._models[confidence] = self._mp_hands.Hands(
+    def _model(self, confidence: float, complexity: int):
+        key = (confidence, complexity)
+        if key not in self._models:
+            self._models[key] = self._mp_hands.Hands(
                 static_image_mode=True,
                 max_num_hands=self.config.max_hands,
-                model_complexity=self.config.model_complexity,
+                model_complexity=complexity,
                 min_detection_confidence=confidence,
             )
-        return self._models[confidence]
+        return self._models[key]
 
     def _run(self, view: _View) -> list[HandDetection]:
-        res = self._model(view.confidence).process(np.ascontiguousarray(view.image))
+        complexity = self.config.model_complexity if view.complexity is None else view.complexity
+        res = self._model(view.confidence, complexity).process(np.ascontiguousarray(view.image))
         if not res.multi_hand_landmarks:
             return []
         h, w = view.image.shape[:2]
