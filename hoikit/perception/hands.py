@@ -2,8 +2,9 @@
 
 MediaPipe's models ship inside its wheel, so this runs offline. It misses hands that are small in
 a large photo, rotated, cut by the border, gloved or dark; before saying "no hand found" hoikit
-retries with a lower confidence, rotations, zoomed overlapping tiles, padding and contrast
-equalisation, and maps whatever is found back to the original image.
+retries with a lower confidence, rotations, zoomed overlapping tiles, padding, contrast
+equalisation and, last, MediaPipe's lite landmark model, and maps whatever is found back to the
+original image.
 """
 
 from __future__ import annotations
