@@ -150,6 +150,23 @@ def test_retries_find_a_hand_the_first_pass_misses():
     assert 0 <= x0 < x1 <= 1280 and 0 <= y0 < y1 <= 720
 
 
+def test_vote_keeps_the_hand_several_passes_agree_on():
+    from hoikit.perception.hands import HandDetection, vote
+
+    def det(x0, y0, size, side="right", score=0.9, name="tile"):
+        kp = np.array([[x0, y0], [x0 + size, y0 + size]] + [[x0 + size / 2, y0 + size / 2]] * 19, float)
+        return HandDetection(kp, np.zeros((21, 3)), side, score, name)
+
+    small = det(500, 450, 60, score=0.6, name="tile@536")  # a thumb nail taken for a hand
+    big = [det(350, 500, 400, "left", 0.89, "padded"), det(345, 495, 410, "right", 0.97, "lite256"), det(352, 490, 395, "right", 0.93, "lite720")]
+    out = vote([small, *big])
+    assert len(out) == 1 and out[0].attempt == "lite256"  # the surest handedness of the big hand
+    # single-pass hands only: all kept, none merged
+    far = det(0, 0, 50)
+    assert {d.attempt for d in vote([small, far])} == {"tile@536", "tile"}
+    assert vote([]) == []
+
+
 def test_the_lite_model_finds_a_hand_the_full_model_misses():
     """hamer_test2.jpg (600×450, a trumpet player): only the lite landmark model finds the hand
     on the valves' side, in the 720 px pass; its keypoints map back into the photo."""

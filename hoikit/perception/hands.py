@@ -88,6 +88,7 @@ class _View:
     to_original: Callable[[np.ndarray], np.ndarray]  # (N, 2) view pixels → original pixels
     world_rotation: np.ndarray = field(default_factory=lambda: np.eye(2))  # view xy → original xy
     complexity: int | None = None  # MediaPipe model complexity (None: the configured one)
+    aggressive: bool = False  # tiles and later: prone to false positives, so every such pass is run and voted on
 
 
 def _rotated(rgb: np.ndarray, degrees: int) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray], np.ndarray]:
@@ -142,21 +143,21 @@ def _views(rgb: np.ndarray, cfg: HandDetectorConfig) -> Iterator[_View]:
         for y0 in np.linspace(0, h - th, n).astype(int):
             for x0 in np.linspace(0, w - tw, n).astype(int):
                 img, back = _resized_crop(rgb, x0, y0, x0 + tw, y0 + th, cfg.work_side_px)
-                yield _View(f"tile{frac:g}@{x0},{y0}", img, cfg.retry_confidence, back)
+                yield _View(f"tile{frac:g}@{x0},{y0}", img, cfg.retry_confidence, back, aggressive=True)
     pad_y, pad_x = h // 4, w // 4
     padded = cv2.copyMakeBorder(rgb, pad_y, pad_y, pad_x, pad_x, cv2.BORDER_CONSTANT, value=(0, 0, 0))
-    yield _View("padded", padded, cfg.retry_confidence, lambda p: p - [pad_x, pad_y])
+    yield _View("padded", padded, cfg.retry_confidence, lambda p: p - [pad_x, pad_y], aggressive=True)
     lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)
     lab[..., 0] = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8)).apply(lab[..., 0])
-    yield _View("equalised", cv2.cvtColor(lab, cv2.COLOR_LAB2RGB), cfg.retry_confidence, same)
+    yield _View("equalised", cv2.cvtColor(lab, cv2.COLOR_LAB2RGB), cfg.retry_confidence, same, aggressive=True)
     gamma = (np.linspace(0, 1, 256) ** 0.5 * 255).astype(np.uint8)  # lifts dark hands
-    yield _View("brightened", gamma[rgb], cfg.retry_confidence, same)
-    yield _View("full-lastconf", rgb, cfg.last_confidence, same)
+    yield _View("brightened", gamma[rgb], cfg.retry_confidence, same, aggressive=True)
+    yield _View("full-lastconf", rgb, cfg.last_confidence, same, aggressive=True)
     # the lite model (complexity 0) is a different network: it finds some hands the full one misses
     # (the trumpet player of hamer_test2.jpg, at 256 and 720 px)
     for side in cfg.lite_sides_px:
         img, back = _resized_crop(rgb, 0, 0, w, h, side)
-        yield _View(f"lite{side}", img, cfg.last_confidence, back, complexity=0)
+        yield _View(f"lite{side}", img, cfg.last_confidence, back, complexity=0, aggressive=True)
 
 
 def _quiet_mediapipe() -> None:
@@ -206,22 +207,55 @@ class MediaPipeHands:
         return out
 
     def detect(self, rgb: np.ndarray) -> list[HandDetection]:
-        """All hands found by the first successful attempt ([] when every attempt failed).
+        """The hands in ``rgb`` ([] when every attempt failed).
 
-        ``self.tried`` lists the attempts made, for the "no hand found" message.
+        The whole-image passes stop at the first that finds a hand and return its hands. Past them
+        (tiles, padding, contrast, the lite model) single passes find small false hands — a
+        thumb nail, a far-away player — so every such pass is run and the detections are voted
+        on (:func:`vote`). ``self.tried`` lists the attempts made, for the "no hand found" message.
         """
         self.tried = []
+        found: list[HandDetection] = []
         for view in _views(rgb, self.config):
             self.tried.append(view.name)
-            found = self._run(view)
-            if found:
-                return found
-        return []
+            hands = self._run(view)
+            if hands and not view.aggressive:
+                return hands
+            found += hands
+        return vote(found)
 
     def close(self) -> None:
         for m in self._models.values():
             m.close()
         self._models.clear()
+
+
+def _box_iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - iw * ih
+    return iw * ih / union if union > 0 else 0.0
+
+
+def vote(detections: list[HandDetection], same_iou: float = 0.3) -> list[HandDetection]:
+    """Hands found by several passes, one detection each (the surest handedness).
+
+    Detections whose keypoint boxes overlap by more than ``same_iou`` are the same hand. When
+    some hand was found by two or more passes, hands found by a single pass are dropped.
+    Returned most-supported first.
+    """
+    groups: list[list[HandDetection]] = []
+    for d in sorted(detections, key=lambda d: -d.size_px):
+        for g in groups:
+            if _box_iou(g[0].bbox, d.bbox) > same_iou:
+                g.append(d)
+                break
+        else:
+            groups.append([d])
+    if any(len(g) > 1 for g in groups):
+        groups = [g for g in groups if len(g) > 1]
+    groups.sort(key=lambda g: -len(g))
+    return [max(g, key=lambda d: d.side_score) for g in groups]
 
 
 def no_hand_error(source: str, tried: list[str]) -> NoHandError:
