@@ -86,7 +86,7 @@ def test_viewer_shows_a_video_result_with_a_timeline(video_dir, tmp_path):
     server = start_viewer(video_dir, port=free_port())
     try:
         time.sleep(0.5)
-        img = screenshot(f"http://127.0.0.1:{server.get_port()}", tmp_path / "view.png", 15000)
+        img = live_screenshot(server, tmp_path / "view.png")
     finally:
         server.stop()
     assert blue_pixels(img[200:, :540]) > 2000
@@ -105,6 +105,18 @@ def screenshot(url: str, out: Path, wait_ms: int = 8000) -> np.ndarray:
            f"--screenshot={out}", "--window-size=900,700", f"--virtual-time-budget={wait_ms}", url]  # fmt: skip
     subprocess.run(cmd, capture_output=True, timeout=180, check=True)
     return np.asarray(Image.open(out).convert("RGB"))
+
+
+def live_screenshot(server, out: Path) -> np.ndarray:
+    """Screenshot of a running viser server's page. The scene reaches the page over a websocket in
+    real time, not virtual time: on a loaded machine it can arrive after the first budget (seen
+    once with two benchmark jobs on both cores), so a page without the object is shot once more
+    with a longer budget."""
+    url = f"http://127.0.0.1:{server.get_port()}"
+    img = screenshot(url, out, 15000)
+    if blue_pixels(img[200:, :540]) <= 2000:
+        img = screenshot(url, out, 45000)
+    return img
 
 
 def blue_pixels(img: np.ndarray) -> int:
@@ -174,7 +186,7 @@ def test_viewer_page_shows_3d_content_in_chromium(result_dir, tmp_path):
     server = start_viewer(result_dir.parent, port=free_port())  # a folder of results: timeline too
     try:
         time.sleep(0.5)
-        img = screenshot(f"http://127.0.0.1:{server.get_port()}", tmp_path / "view.png", 15000)
+        img = live_screenshot(server, tmp_path / "view.png")
     finally:
         server.stop()
     canvas = img[200:, :540]  # below the notification, left of the GUI panel (whose buttons are blue)
