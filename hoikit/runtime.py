@@ -14,13 +14,10 @@ and its hand-object overlap from 1 to 2.5 cm³ between two identical runs. Insid
 
 from __future__ import annotations
 
-import functools
 from contextlib import contextmanager
-from typing import Callable, Iterator, TypeVar
+from typing import Iterator
 
 import torch
-
-F = TypeVar("F", bound=Callable)
 
 
 @contextmanager
@@ -36,15 +33,9 @@ def torch_threads(n: int = 1) -> Iterator[None]:
             torch.set_num_threads(before)
 
 
-def single_threaded(fn: F) -> F:
-    """Decorator: ``fn`` runs inside :func:`torch_threads` (1)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        with torch_threads(1):
-            return fn(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
+# decorator: the function runs inside torch_threads(1) (a contextmanager is also a decorator,
+# with a fresh context per call)
+single_threaded = torch_threads(1)
 
 
 @contextmanager

@@ -22,9 +22,9 @@ from hoikit.image.config import ImageConfig
 from hoikit.image.cues import build_cues
 from hoikit.image.guidance import GuidedSampler, HandState
 from hoikit.image.placement import place_object, refine_with_cloud
+from hoikit.runtime import deterministic
 from hoikit.shape.interface import decode_grid
 from hoikit.types import Camera, Handedness, HandEstimate, ObjectEstimate, Reconstruction, Sim3
-from hoikit.runtime import deterministic
 
 HandSide = Literal["auto", "left", "right", "largest"]
 

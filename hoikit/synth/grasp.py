@@ -55,9 +55,9 @@ from hoikit.hand.skeleton import (
     pose_from_dict,
     pose_limits,
 )
+from hoikit.runtime import single_threaded
 from hoikit.synth.base import GraspHint, SynthObject
 from hoikit.synth.proxies import Balls, HandBalls, capsule_balls
-from hoikit.runtime import single_threaded
 from hoikit.types import CM, FINGERS, FINGERTIPS, M_TO_CM, MM, Sim3
 
 GraspKind = Literal["power", "precision", "palm"]

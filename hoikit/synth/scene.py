@@ -40,13 +40,13 @@ import numpy as np
 
 from hoikit.hand.model import HandModel
 from hoikit.hand.protocol import faces_for_side
+from hoikit.runtime import single_threaded
 from hoikit.synth.backgrounds import random_background
 from hoikit.synth.base import SynthObject
 from hoikit.synth.grasp import Grasp, GraspConfig, GraspFailure, make_grasp
 from hoikit.synth.objects import FAMILIES, YCB, sample_object
 from hoikit.synth.poses import apply_pose, as_float32, pose_matrix
 from hoikit.synth.shading import coverage, finish_rgb, rasterize_visible, shade
-from hoikit.runtime import single_threaded
 from hoikit.types import Camera, Sim3
 
 # ------------------------------------------------------------------------------ camera and pose

@@ -22,12 +22,12 @@ import numpy as np
 import trimesh
 
 from hoikit.errors import HoikitError, InputError
+from hoikit.runtime import deterministic
 from hoikit.types import Camera
 from hoikit.video.carve import Poses
 from hoikit.video.config import VideoConfig
 from hoikit.video.hands import HandTrack
 from hoikit.video.masks import ClipMasks
-from hoikit.runtime import deterministic
 
 
 @dataclass
