@@ -145,6 +145,49 @@ def test_visual_hull_of_a_sphere_converges_to_it():
     assert abs(r.mean() - 0.04) < 0.002
 
 
+def test_hand_in_object_is_the_per_vertex_median_in_the_canonical_frame(rng):
+    from hoikit.video.carve import Poses, hand_in_object
+
+    V = rng.normal(scale=0.05, size=(30, 3))
+    R = np.stack([_rot(rng.normal(size=3), 40) for _ in range(5)])
+    poses = Poses(R, rng.normal(size=(5, 3)), 1.3)
+    cam = poses.apply(V)
+    cam[2] += 0.05  # one frame's fit is off: the median ignores it
+    assert np.allclose(hand_in_object(cam, poses), V)
+
+
+def test_hand_interior_is_deeper_than_the_margin_only():
+    from hoikit.video.carve import hand_interior
+
+    box = trimesh.creation.box(extents=(0.04, 0.04, 0.04))  # half-size 2 cm
+    pts = np.array([[0, 0, 0], [0.015, 0, 0], [0.017, 0, 0], [0.019, 0, 0], [0.03, 0, 0], [0.5, 0.5, 0.5]])
+    inside = hand_interior(pts, np.asarray(box.vertices), np.asarray(box.faces), margin=0.004)
+    assert inside.tolist() == [True, True, False, False, False, False]  # depths 20, 5, 3, 1 mm, outside
+
+
+def test_a_solid_hand_behind_the_object_bounds_its_thickness():
+    """Views within ±20° of the z axis leave the hull of a thin disc (normal z) far too thick; a
+    hand slab pressed against the disc's back (z > 3 mm, canonical frame) removes that part of the
+    hull and nothing of the disc."""
+    from hoikit.video.carve import Poses, carve
+
+    disc = trimesh.creation.cylinder(radius=0.04, height=0.006, sections=48)
+    cam = Camera.from_fov(160, 120, 50)
+    R = np.stack([_rot([0, 1, 0], a) @ _rot([1, 0, 0], b) for a in (-20, 0, 20) for b in (-20, 0, 20)])
+    poses = Poses(R, np.tile([0.0, 0.0, 0.3], (len(R), 1)))
+    masks = _silhouettes(disc, poses, cam)
+    slab = trimesh.creation.box(extents=(0.1, 0.1, 0.04))
+    slab.apply_translation([0, 0, 0.003 + 0.02])  # its face touches the disc's back
+    free = carve(poses, cam, masks, np.zeros_like(masks), 0.07, 48, dilate_px=0, tolerance=0.0)
+    held = carve(poses, cam, masks, np.zeros_like(masks), 0.07, 48, dilate_px=0, tolerance=0.0,
+                 hand_solid=(np.asarray(slab.vertices), np.asarray(slab.faces)))  # fmt: skip
+    z_free, z_held = np.asarray(free.mesh.vertices)[:, 2], np.asarray(held.mesh.vertices)[:, 2]
+    assert z_free.max() > 0.02  # the hull's back bulge
+    assert z_held.max() < 0.003 + 0.004 + 0.004  # the slab's face + the margin + a voxel
+    assert held.occupied_fraction < 0.6 * free.occupied_fraction
+    assert z_held.min() < -0.002  # the disc's front is still there
+
+
 def test_refinement_recovers_perturbed_poses(rng):
     """From 8° / 6 mm perturbed poses, with a hand-implied rotation 2° off (the rigid-grasp prior)
     and a hand-implied translation 1 cm off: rotation within the prior's error, translation pulled

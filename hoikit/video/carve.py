@@ -6,7 +6,9 @@ and coloured from the frames. (AlignHOI optimises a neural SDF by volume renderi
 
 Occlusion: a voxel is carved away by a frame only where that frame sees background — pixels of the
 object *or* the hand (which may hide the object) keep it — and it must fall on the object mask in
-at least one frame.
+at least one frame. The hand itself is solid: voxels well inside the fitted hand (brought into the
+object's frame) are not object either — where fingers wrap behind the object they bound its
+thickness, which silhouettes from a limited range of views cannot.
 """
 
 from __future__ import annotations
@@ -76,6 +78,33 @@ def hand_depth_maps(vertices: np.ndarray, faces: np.ndarray, camera: Camera) -> 
     for k, v in enumerate(vertices):
         face, depth = zbuffer_numpy(np.asarray(v, np.float64), np.asarray(faces, np.int64), camera)
         out[k] = np.where(face >= 0, depth, 0.0)
+    return out
+
+
+HAND_INTERIOR_MARGIN_M = 0.004  # only voxels this deep inside the fitted hand are removed (fit and pose errors)
+
+
+def hand_in_object(vertices: np.ndarray, poses: Poses) -> np.ndarray:
+    """(V, 3) the hand in the object's canonical frame: each vertex's median over the frames.
+
+    Args:
+        vertices: (T, V, 3) the fitted hand of each frame, camera frame.
+    """
+    canon = np.einsum("tji,tvj->tvi", poses.R, vertices - poses.t[:, None, :]) / poses.s  # R^T (v - t) / s
+    return np.median(canon, axis=0)
+
+
+def hand_interior(points: np.ndarray, hand_vertices: np.ndarray, faces: np.ndarray, margin: float = HAND_INTERIOR_MARGIN_M) -> np.ndarray:
+    """(N,) bool: ``points`` (N, 3) more than ``margin`` inside the hand mesh (V, 3) + faces (winding
+    number sign, exact distance; only points in the hand's bounding box are queried)."""
+    from hoikit.eval.metrics import signed_distance
+
+    lo, hi = hand_vertices.min(0) - margin, hand_vertices.max(0) + margin
+    near = np.flatnonzero(((points >= lo) & (points <= hi)).all(1))
+    out = np.zeros(len(points), bool)
+    if len(near):
+        mesh = trimesh.Trimesh(hand_vertices, faces, process=False)
+        out[near] = signed_distance(mesh, points[near]) < -margin
     return out
 
 
@@ -162,13 +191,19 @@ class Carving:
 def carve(
     poses: Poses, camera: Camera, object_masks: np.ndarray, hand_masks: np.ndarray, half: float, resolution: int = 64,
     dilate_px: int = 1, tolerance: float = 0.05, hand_depth: np.ndarray | None = None, support: float = 0.0,
+    hand_solid: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Carving | None:
-    """Visual hull over the cube [-half, half]³ (canonical frame), as an SDF grid and its mesh."""
+    """Visual hull over the cube [-half, half]³ (canonical frame), as an SDF grid and its mesh.
+    ``hand_solid``: the hand in the canonical frame, (V, 3) vertices and (F, 3) faces
+    (:func:`hand_in_object`); voxels deep inside it are removed (module docstring)."""
     from hoikit.geometry.grid import grid_points
 
     pts = grid_points(resolution, (-half, half), dtype=torch.float64).reshape(-1, 3).numpy()
     keep = dilate(object_masks | hand_masks, dilate_px)
-    occ = visual_hull(pts, poses, camera, object_masks, keep, tolerance, hand_masks, hand_depth, support).reshape((resolution,) * 3)
+    occ = visual_hull(pts, poses, camera, object_masks, keep, tolerance, hand_masks, hand_depth, support)
+    if hand_solid is not None:
+        occ &= ~hand_interior(pts, *hand_solid)
+    occ = occ.reshape((resolution,) * 3)
     if occ.sum() < 8:
         return None
     from scipy.ndimage import binary_fill_holes, label

@@ -64,6 +64,7 @@ class CarveConfig:
     tolerance: float = 0.05  # a voxel survives up to this share of frames voting against it
     support: float = 0.5  # … and must land on the object in this share of the frames it lands on object or hand
     hand_depth: bool = True  # voxels in front of the fitted hand are carved where the hand is
+    hand_solid: bool = True  # voxels deep inside the fitted hand (in the object's frame) are not object
     photo_threshold: float = 0.04  # photo-consistency carving: largest chromaticity std of a surface voxel (0: off)
     photo_rounds: int = 6
 

@@ -160,14 +160,15 @@ def _scale_folded(shape: trimesh.Trimesh, poses: Poses) -> tuple[trimesh.Trimesh
 CARVE_FALLBACKS = ((0.15, 0.3), (0.3, 0.1))  # (tolerance, support) tried when the configured carve is empty
 
 
-def _carve_robust(poses: Poses, camera: Camera, masks: ClipMasks, half: float, hand_depth, cfg: VideoConfig, warnings: list):
+def _carve_robust(poses: Poses, camera: Camera, masks: ClipMasks, half: float, hand: HandTrack, hand_depth, cfg: VideoConfig, warnings: list):
     """The visual hull with the configured strictness, else looser ones (noisy real masks: a frame
     whose mask misses part of the object carves that part away for every frame)."""
-    from hoikit.video.carve import carve
+    from hoikit.video.carve import carve, hand_in_object
 
     c = cfg.carve
+    solid = (hand_in_object(hand.vertices, poses), hand.faces) if c.hand_solid else None
     for k, (tol, sup) in enumerate(((c.tolerance, c.support), *CARVE_FALLBACKS)):
-        out = carve(poses, camera, masks.object, masks.hand, half, c.resolution, c.dilate_px, tol, hand_depth, sup)
+        out = carve(poses, camera, masks.object, masks.hand, half, c.resolution, c.dilate_px, tol, hand_depth, sup, solid)
         if out is not None:
             if k:
                 warnings.append(f"the strict visual hull was empty; carved with tolerance {tol} and support {sup}")
@@ -229,7 +230,7 @@ def reconstruct(inputs: VideoInputs, hand_model, cfg: VideoConfig = VideoConfig(
                 poses, losses[f"refine_{r}"] = refine_poses(_surface(shape, cfg.refine.points, cfg.seed), poses, camera, targets, hand_poses, cfg.refine)
         with clock("carve"):
             shape, poses = _scale_folded(shape, poses)
-            c = _carve_robust(poses, camera, masks, half, hand_depth, cfg, warnings)
+            c = _carve_robust(poses, camera, masks, half, hand, hand_depth, cfg, warnings)
         if c is None:
             warnings.append(f"round {r}: the visual hull is empty; keeping the previous shape")
             break
