@@ -188,6 +188,49 @@ def test_a_solid_hand_behind_the_object_bounds_its_thickness():
     assert z_held.min() < -0.002  # the disc's front is still there
 
 
+def test_articulation_brings_the_contact_tips_to_the_object_and_keeps_the_track_consistent():
+    """A relaxed hand and a sphere behind its fingertips that no single translation can
+    make all three nearest tips touch: the articulation phase (shape and pose residuals) gets the
+    tips closer than the translation phase alone, with small joint-angle changes, and the returned
+    track is still the hand model's output for its own parameters."""
+    import torch
+
+    from hoikit.hand import load_hand_model
+    from hoikit.types import FINGERTIPS, Sim3
+    from hoikit.video.align import align_hand
+    from hoikit.video.carve import Poses
+    from hoikit.video.config import AlignConfig
+    from hoikit.video.hands import HandTrack
+
+    model = load_hand_model()
+    dt, T = model.dtype, 3
+    pose, shape = model.default_pose().expand(T, -1).clone(), model.default_shape()
+    R, t, s = np.tile(np.eye(3), (T, 1, 1)), np.tile([0.0, -0.05, 0.35], (T, 1)), np.ones(T)
+    as_t = lambda a: torch.as_tensor(a, dtype=dt)
+    with torch.no_grad():
+        out = model(pose, shape, Sim3(as_t(s), as_t(R), as_t(t)), side="right")
+    joints, verts = out.joints.double().numpy(), out.vertices.double().numpy()
+    cam = Camera.from_fov(320, 240, 60)
+    tips = joints[0, list(FINGERTIPS)]
+    centre = tips[1:4].mean(0) + np.array([0.0, 0.0, 0.035])  # behind the index, middle and ring tips
+    sphere = trimesh.creation.icosphere(subdivisions=3, radius=float(np.linalg.norm(tips[2] - centre)) - 0.004)
+    sphere.apply_translation(centre)
+    identity = Poses(np.tile(np.eye(3), (T, 1, 1)), np.zeros((T, 3)))
+    obj_masks = _silhouettes(sphere, identity, cam)
+    hand_masks = _silhouettes(trimesh.Trimesh(verts[0], out.faces.numpy()), identity, cam) & ~obj_masks
+    track = HandTrack(joints=joints, vertices=verts, faces=out.faces.numpy(), keypoints2d=cam.project(joints.reshape(-1, 3)).reshape(T, 21, 2),
+                      detected=np.ones(T, bool), side="right", pose=pose.double().numpy(), shape=shape.double().numpy(), R=R, t=t, s=s,
+                      fit_residual_mm=0.0)  # fmt: skip
+    moved, report = align_hand(track, sphere, identity, cam, obj_masks, hand_masks, AlignConfig(articulation_iterations=30, w_pose_residual=0.1), model)
+    assert report["contact_mm"] > 1.0  # translation alone leaves the tips off the surface
+    assert report["articulated_contact_mm"] < 0.7 * report["contact_mm"]
+    assert report["pose_residual_deg"] < 5.0
+    with torch.no_grad():
+        again = model(as_t(moved.pose), as_t(moved.shape), Sim3(as_t(moved.s), as_t(moved.R), as_t(moved.t)), side="right")
+    assert np.allclose(again.vertices.double().numpy(), moved.vertices, atol=1e-5)
+    assert np.allclose(again.joints.double().numpy(), moved.joints, atol=1e-5)
+
+
 def test_refinement_recovers_perturbed_poses(rng):
     """From 8° / 6 mm perturbed poses, with a hand-implied rotation 2° off (the rigid-grasp prior)
     and a hand-implied translation 1 cm off: rotation within the prior's error, translation pulled

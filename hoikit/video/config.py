@@ -80,6 +80,12 @@ class AlignConfig:
     w_penetration: float = 200.0  # mean depth of hand vertices inside the object, per metre
     w_pose: float = 0.1  # the per-frame translation residual, per cm²
     w_keypoints: float = 0.05  # 2D keypoints, per pixel² / 100
+    # articulation (with the hand model): shape and per-frame pose residuals after the translation
+    articulation_iterations: int = 15
+    lr_pose: float = 0.01  # radians
+    lr_shape: float = 0.002  # hand length (m) and ratios
+    w_pose_residual: float = 1.0  # mean squared joint-angle residual, per 0.1 rad²
+    w_shape_residual: float = 1.0  # squared relative shape residual, per 10 %²
 
 
 @dataclass(frozen=True)

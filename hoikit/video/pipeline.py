@@ -250,7 +250,7 @@ def reconstruct(inputs: VideoInputs, hand_model, cfg: VideoConfig = VideoConfig(
             from hoikit.video.align import align_hand
 
             with clock("align"):
-                hand, losses["align"] = align_hand(hand, mesh, poses, camera, masks.object, masks.hand, cfg.align)
+                hand, losses["align"] = align_hand(hand, mesh, poses, camera, masks.object, masks.hand, cfg.align, hand_model)
     else:
         warnings.append("no object mesh: carving found no consistent volume")
     timings["total"] = time.perf_counter() - t_all + sum(inputs.timings.values())
