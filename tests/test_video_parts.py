@@ -231,6 +231,23 @@ def test_articulation_brings_the_contact_tips_to_the_object_and_keeps_the_track_
     assert np.allclose(again.joints.double().numpy(), moved.joints, atol=1e-5)
 
 
+def test_mask_iou_of_a_sphere_and_of_one_half_its_radius():
+    """Its own silhouettes: IoU ≈ 1; a sphere of half the radius: ≈ the area ratio 1/4 (perspective
+    makes it a little more); pixels under the hand mask count for neither."""
+    from hoikit.video.carve import Poses, mask_iou
+
+    sphere = trimesh.creation.icosphere(subdivisions=3, radius=0.04)
+    cam = Camera.from_fov(160, 120, 50)
+    poses = Poses(np.stack([_rot([0, 1, 0], a) for a in range(0, 90, 15)]), np.tile([0.0, 0.0, 0.35], (6, 1)))
+    masks = _silhouettes(sphere, poses, cam)
+    no_hand = np.zeros_like(masks)
+    assert mask_iou(sphere, poses, cam, masks, no_hand, every=1) > 0.97
+    small = trimesh.Trimesh(sphere.vertices * 0.5, sphere.faces)
+    assert 0.22 < mask_iou(small, poses, cam, masks, no_hand, every=1) < 0.3
+    hand = masks & ~_silhouettes(small, poses, cam)  # the hand hides all of the sphere the small one misses
+    assert mask_iou(small, poses, cam, masks, hand, every=1) > 0.97
+
+
 def test_refinement_recovers_perturbed_poses(rng):
     """From 8° / 6 mm perturbed poses, with a hand-implied rotation 2° off (the rigid-grasp prior)
     and a hand-implied translation 1 cm off: rotation within the prior's error, translation pulled

@@ -219,6 +219,21 @@ def carve(
     return None if mesh is None else Carving(mesh, sdf, half, float(occ.mean()))
 
 
+def mask_iou(mesh: trimesh.Trimesh, poses: Poses, camera: Camera, object_masks: np.ndarray, hand_masks: np.ndarray, every: int = 3) -> float:
+    """Mean IoU of the posed mesh's silhouette with the object masks over every ``every``-th frame,
+    hand pixels left out of both (the hand may hide the object)."""
+    from hoikit.render.raster import zbuffer_numpy
+
+    V, F = np.asarray(mesh.vertices), np.asarray(mesh.faces, np.int64)
+    ious = []
+    for k in range(0, len(poses), every):
+        drawn = zbuffer_numpy(poses.s * V @ poses.R[k].T + poses.t[k], F, camera)[0] >= 0
+        free = ~hand_masks[k]
+        union = ((drawn | object_masks[k]) & free).sum()
+        ious.append((drawn & object_masks[k] & free).sum() / union if union else 0.0)
+    return float(np.mean(ious)) if ious else 0.0
+
+
 def vertex_colours(
     vertices: np.ndarray, normals: np.ndarray, poses: Poses, camera: Camera, frames: np.ndarray, object_masks: np.ndarray,
     max_views: int = 8,
