@@ -153,10 +153,10 @@ def _articulate(hand: HandTrack, model, scene: _Scene, cfg: AlignConfig) -> tupl
     opt = torch.optim.Adam([{"params": [d_pose], "lr": cfg.lr_pose}, {"params": [d_shape], "lr": cfg.lr_shape},
                             {"params": [d_t], "lr": cfg.lr_translation}])  # fmt: skip
 
-    def posed(vertices: bool = True):
-        pose = torch.minimum(torch.maximum(pose0 + d_pose, lo), hi)
-        shape = torch.minimum(torch.maximum(shape0 + d_shape, slo), shi)
-        return model(pose, shape, Sim3(sh, Rh, th + d_t), side=hand.side, vertices=vertices), pose, shape
+    def posed():
+        pose = (pose0 + d_pose).clamp(lo, hi)
+        shape = (shape0 + d_shape).clamp(slo, shi)
+        return model(pose, shape, Sim3(sh, Rh, th + d_t), side=hand.side), pose, shape
 
     for it in range(cfg.articulation_iterations):
         out, _, _ = posed()

@@ -41,6 +41,10 @@ class Poses:
         """(N, 3) canonical → (T, N, 3) camera frame."""
         return self.s * np.einsum("tij,nj->tni", self.R, points) + self.t[:, None, :]
 
+    def at(self, k: int, points: np.ndarray) -> np.ndarray:
+        """(N, 3) canonical → (N, 3) in frame ``k``'s camera frame."""
+        return self.s * points @ self.R[k].T + self.t[k]
+
     def scaled_canonical(self) -> "Poses":
         """The same poses for canonical points multiplied by ``s`` (scale folded into the shape)."""
         return Poses(self.R.copy(), self.t.copy(), 1.0)
@@ -133,7 +137,7 @@ def visual_hull(
     on_hand = np.zeros(N, np.int32)
     H, W = object_masks.shape[1:]
     for k in range(len(poses)):
-        cam = poses.s * points @ poses.R[k].T + poses.t[k]
+        cam = poses.at(k, points)
         uv, z = project(cam, camera)
         ui, vi = np.rint(uv[:, 0]).astype(np.int64), np.rint(uv[:, 1]).astype(np.int64)
         inside = (z > 1e-3) & (ui >= 0) & (ui < W) & (vi >= 0) & (vi < H)
@@ -227,7 +231,7 @@ def mask_iou(mesh: trimesh.Trimesh, poses: Poses, camera: Camera, object_masks: 
     V, F = np.asarray(mesh.vertices), np.asarray(mesh.faces, np.int64)
     ious = []
     for k in range(0, len(poses), every):
-        drawn = zbuffer_numpy(poses.s * V @ poses.R[k].T + poses.t[k], F, camera)[0] >= 0
+        drawn = zbuffer_numpy(poses.at(k, V), F, camera)[0] >= 0
         free = ~hand_masks[k]
         union = ((drawn | object_masks[k]) & free).sum()
         ious.append((drawn & object_masks[k] & free).sum() / union if union else 0.0)
@@ -249,7 +253,7 @@ def vertex_colours(
     scores = np.full((len(poses), V), -np.inf)
     colours = np.zeros((len(poses), V, 3))
     for k in range(len(poses)):
-        cam = poses.s * vertices @ poses.R[k].T + poses.t[k]
+        cam = poses.at(k, vertices)
         n = normals @ poses.R[k].T
         view = -cam / np.linalg.norm(cam, axis=1, keepdims=True)
         facing = (n * view).sum(1)
@@ -316,8 +320,8 @@ def photo_carve(
         s2 = np.zeros((len(P), 3))
         n = np.zeros(len(P))
         for k in range(len(poses)):
-            cam = poses.s * P @ poses.R[k].T + poses.t[k]
-            _, depth = zbuffer_numpy(poses.s * V @ poses.R[k].T + poses.t[k], F, camera)
+            cam = poses.at(k, P)
+            _, depth = zbuffer_numpy(poses.at(k, V), F, camera)
             uv, z = project(cam, camera)
             ui, vi = np.rint(uv[:, 0]).astype(np.int64), np.rint(uv[:, 1]).astype(np.int64)
             ok = (ui >= 0) & (ui < W) & (vi >= 0) & (vi < H)
