@@ -97,7 +97,9 @@ class VideoConfig:
     max_frames: int | None = None
     prior_segments: int = 4
     pose_rounds: int = 2  # refine poses → carve → refine against the carve → carve
-    smooth_sigma_frames: float = 1.0  # Gaussian smoothing of the hand joints over time
+    # Gaussian smoothing of the hand joints over time (frames). 2 rather than 1: on the synthetic clips
+    # (3 px keypoint noise) MPJPE 4.1 → 3.0 mm and the hand-implied rotation error 2.7° → 1.9° (seed 7)
+    smooth_sigma_frames: float = 2.0
     seed: int = 0
     templates: TemplateConfig = field(default_factory=TemplateConfig)
     refine: RefineConfig = field(default_factory=RefineConfig)
