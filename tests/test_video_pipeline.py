@@ -55,6 +55,22 @@ def test_reconstruct_scores_and_writes_the_result_folder(tiny_clip, tmp_path):
     assert res["frames"] == 10 and res["timings_s"]["total"] > 0
 
 
+def test_a_carving_fallback_is_reported_once(tiny_clip):
+    """An impossible support (> 1) empties the strict hull in every pose round; the looser carving
+    takes over and the kept (last) round's fallback is reported once, not once per round."""
+    from dataclasses import replace
+
+    from hoikit.eval.video_method import gt_inputs
+    from hoikit.hand import load_hand_model
+    from hoikit.video.config import CarveConfig, VideoConfig
+    from hoikit.video.pipeline import reconstruct
+
+    cfg = replace(VideoConfig(), carve=replace(CarveConfig(), support=1.5), pose_rounds=2)
+    recon = reconstruct(gt_inputs(tiny_clip, np.random.default_rng(0)), load_hand_model(), cfg)
+    assert recon.object_mesh is not None
+    assert sum("strict visual hull" in w for w in recon.warnings) == 1
+
+
 def test_cli_exit_codes(tmp_path, capsys):
     from PIL import Image
 

@@ -242,11 +242,12 @@ def reconstruct(inputs: VideoInputs, hand_model, cfg: VideoConfig = VideoConfig(
                 poses, losses[f"refine_{r}"] = refine_poses(_surface(shape, cfg.refine.points, cfg.seed), poses, camera, targets, hand_poses, cfg.refine)
         with clock("carve"):
             shape, poses = _scale_folded(shape, poses)
-            c = _carve_robust(poses, camera, masks, half, hand, hand_depth, cfg, warnings)
+            last = r == cfg.pose_rounds - 1
+            c = _carve_robust(poses, camera, masks, half, hand, hand_depth, cfg, warnings if last else [])  # the kept shape's warning only
         if c is None:
             warnings.append(f"round {r}: the visual hull is empty; keeping the previous shape")
             break
-        if r == cfg.pose_rounds - 1 and cfg.carve.photo_threshold > 0:
+        if last and cfg.carve.photo_threshold > 0:
             with clock("photo_carve"):
                 c = _photo_carved(c, poses, camera, inputs.frames, masks, cfg)
         carved = True
