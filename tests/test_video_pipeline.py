@@ -69,6 +69,8 @@ def test_a_carving_fallback_is_reported_once(tiny_clip):
     recon = reconstruct(gt_inputs(tiny_clip, np.random.default_rng(0)), load_hand_model(), cfg)
     assert recon.object_mesh is not None
     assert sum("strict visual hull" in w for w in recon.warnings) == 1
+    kept = recon.extras["carving"]
+    assert kept["support"] < 1.0 and 0.0 < kept["mask_iou"] <= 1.0
 
 
 def test_cli_exit_codes(tmp_path, capsys):
