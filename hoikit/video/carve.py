@@ -14,6 +14,7 @@ thickness, which silhouettes from a limited range of views cannot.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -112,29 +113,47 @@ def hand_interior(points: np.ndarray, hand_vertices: np.ndarray, faces: np.ndarr
     return out
 
 
-def visual_hull(
-    points: np.ndarray, poses: Poses, camera: Camera, object_masks: np.ndarray, keep_masks: np.ndarray, tolerance: float = 0.05,
-    hand_masks: np.ndarray | None = None, hand_depth: np.ndarray | None = None, support: float = 0.0,
-) -> np.ndarray:
-    """(N,) bool: which canonical points survive carving.
+@dataclass
+class HullVotes:
+    """Per-point counts over the frames (each (N,) int): frames that see the point, that vote against
+    it (it lands on carving background), where it lands on the object, on the hand (not object).
+    Thresholded by :meth:`occupied`; counting is the expensive part, so several strictness
+    settings share one count."""
+
+    seen: np.ndarray
+    against: np.ndarray
+    on_object: np.ndarray
+    on_hand: np.ndarray
+
+    def occupied(self, tolerance: float, support: float = 0.0) -> np.ndarray:
+        """(N,) bool: which points survive carving.
+
+        Args:
+            tolerance: a point survives when at most this share of the frames that see it vote against.
+            support: a point must land on the object mask in at least this share of the frames where it
+                lands on the object or the hand: space that only ever hides behind the hand (which
+                moves with the object) is not kept.
+        """
+        supported = self.on_object >= np.maximum(support * (self.on_object + self.on_hand), 1)
+        return supported & (self.against <= tolerance * np.maximum(self.seen, 1))
+
+
+def hull_votes(
+    points: np.ndarray, poses: Poses, camera: Camera, object_masks: np.ndarray, keep_masks: np.ndarray,
+    hand_masks: np.ndarray | None = None, hand_depth: np.ndarray | None = None,
+) -> HullVotes:
+    """Project canonical points into every frame and count their votes (:class:`HullVotes`).
 
     Args:
         points: (N, 3) canonical-frame points (voxel centres).
         object_masks: (T, H, W) visible object masks; keep_masks: (T, H, W) pixels that do not carve
             (object ∪ hand, dilated).
-        tolerance: a point survives when at most this share of the frames that see it vote against.
         hand_masks, hand_depth: (T, H, W) when the hand's depth is known: a point on a hand pixel is
             carved when it lies in front of the hand (a held object's grasped part would otherwise
             stay hidden behind the hand in every frame and never be carved).
-        support: a point must land on the object mask in at least this share of the frames where it
-            lands on the object or the hand: space that only ever hides behind the hand (which moves
-            with the object) is not kept.
     """
     N = len(points)
-    against = np.zeros(N, np.int32)
-    seen = np.zeros(N, np.int32)
-    on_object = np.zeros(N, np.int32)
-    on_hand = np.zeros(N, np.int32)
+    votes = HullVotes(*(np.zeros(N, np.int32) for _ in range(4)))
     H, W = object_masks.shape[1:]
     for k in range(len(poses)):
         cam = poses.at(k, points)
@@ -148,12 +167,11 @@ def visual_hull(
         if hand_depth is not None:
             front = z[idx] < hand_depth[k, vi[idx], ui[idx]] - HAND_DEPTH_MARGIN_M
             keep &= ~(hand & front)
-        seen[idx] += 1
-        against[idx[~keep]] += 1
-        on_object[idx[obj]] += 1
-        on_hand[idx[hand]] += 1
-    supported = on_object >= np.maximum(support * (on_object + on_hand), 1)
-    return supported & (against <= tolerance * np.maximum(seen, 1))
+        votes.seen[idx] += 1
+        votes.against[idx[~keep]] += 1
+        votes.on_object[idx[obj]] += 1
+        votes.on_hand[idx[hand]] += 1
+    return votes
 
 
 def occupancy_sdf(occupied: np.ndarray, spacing: float) -> np.ndarray:
@@ -192,21 +210,34 @@ class Carving:
     occupied_fraction: float
 
 
-def carve(
-    poses: Poses, camera: Camera, object_masks: np.ndarray, hand_masks: np.ndarray, half: float, resolution: int = 64,
-    dilate_px: int = 1, tolerance: float = 0.05, hand_depth: np.ndarray | None = None, support: float = 0.0,
-    hand_solid: tuple[np.ndarray, np.ndarray] | None = None,
-) -> Carving | None:
-    """Visual hull over the cube [-half, half]³ (canonical frame), as an SDF grid and its mesh.
+def carve_settings(
+    poses: Poses, camera: Camera, object_masks: np.ndarray, hand_masks: np.ndarray, half: float, settings: Sequence[tuple[float, float]],
+    resolution: int = 64, dilate_px: int = 1, hand_depth: np.ndarray | None = None, hand_solid: tuple[np.ndarray, np.ndarray] | None = None,
+) -> list[Carving | None]:
+    """Visual hulls over the cube [-half, half]³ (canonical frame), as SDF grids and meshes, one per
+    (tolerance, support) in ``settings`` (:meth:`HullVotes.occupied`; the votes are counted once).
     ``hand_solid``: the hand in the canonical frame, (V, 3) vertices and (F, 3) faces
     (:func:`hand_in_object`); voxels deep inside it are removed (module docstring)."""
     from hoikit.geometry.grid import grid_points
 
     pts = grid_points(resolution, (-half, half), dtype=torch.float64).reshape(-1, 3).numpy()
     keep = dilate(object_masks | hand_masks, dilate_px)
-    occ = visual_hull(pts, poses, camera, object_masks, keep, tolerance, hand_masks, hand_depth, support)
-    if hand_solid is not None:
-        occ &= ~hand_interior(pts, *hand_solid)
+    votes = hull_votes(pts, poses, camera, object_masks, keep, hand_masks, hand_depth)
+    solid = hand_interior(pts, *hand_solid) if hand_solid is not None else np.zeros(len(pts), bool)
+    return [_carving(votes.occupied(tol, sup) & ~solid, half, resolution) for tol, sup in settings]
+
+
+def carve(
+    poses: Poses, camera: Camera, object_masks: np.ndarray, hand_masks: np.ndarray, half: float, resolution: int = 64,
+    dilate_px: int = 1, tolerance: float = 0.05, hand_depth: np.ndarray | None = None, support: float = 0.0,
+    hand_solid: tuple[np.ndarray, np.ndarray] | None = None,
+) -> Carving | None:
+    """One visual hull (:func:`carve_settings` with one setting)."""
+    return carve_settings(poses, camera, object_masks, hand_masks, half, [(tolerance, support)], resolution, dilate_px, hand_depth, hand_solid)[0]
+
+
+def _carving(occ: np.ndarray, half: float, resolution: int) -> Carving | None:
+    """(N,) occupancy of the grid → the largest connected piece, holes filled, its SDF and mesh."""
     occ = occ.reshape((resolution,) * 3)
     if occ.sum() < 8:
         return None

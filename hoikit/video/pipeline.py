@@ -160,34 +160,27 @@ def _scale_folded(shape: trimesh.Trimesh, poses: Poses) -> tuple[trimesh.Trimesh
 CARVE_FALLBACKS = ((0.15, 0.3), (0.3, 0.1))  # (tolerance, support) tried after the configured carve
 
 
-def _carve_robust(poses: Poses, camera: Camera, masks: ClipMasks, half: float, hand: HandTrack, hand_depth, cfg: VideoConfig, warnings: list, info: dict):
+def _carve_robust(poses: Poses, camera: Camera, masks: ClipMasks, half: float, hand: HandTrack, hand_depth, cfg: VideoConfig, warnings: list):
     """The visual hull with the configured strictness and with looser ones, the one whose silhouettes
-    match the object masks best (:func:`hoikit.video.carve.mask_iou`). Noisy real masks, and pose
-    errors of a few degrees on a long thin object, carve away in a few frames what the others see:
-    the strict hull of a 24 cm screwdriver kept a 3 cm piece. All are tried: a strict hull that
-    matches well (IoU ≥ 0.7) may still have lost a thin handle that a looser one keeps. The kept
-    settings go into ``info``; an empty strict hull is also a warning."""
-    from hoikit.video.carve import carve, hand_in_object, mask_iou
+    match the object masks best (:func:`hoikit.video.carve.mask_iou`), and its settings. Noisy real
+    masks, and pose errors of a few degrees on a long thin object, carve away in a few frames what
+    the others see: the strict hull of a 24 cm screwdriver kept a 3 cm piece. All are tried: a strict
+    hull that matches well (IoU ≥ 0.7) may still have lost a thin handle that a looser one keeps. An
+    empty strict hull is also a warning."""
+    from hoikit.video.carve import carve_settings, hand_in_object, mask_iou
 
     c = cfg.carve
     solid = (hand_in_object(hand.vertices, poses), hand.faces) if c.hand_solid else None
-    best = None
-    strict_empty = False
-    for k, (tol, sup) in enumerate(((c.tolerance, c.support), *CARVE_FALLBACKS)):
-        out = carve(poses, camera, masks.object, masks.hand, half, c.resolution, c.dilate_px, tol, hand_depth, sup, solid)
-        if out is None:
-            strict_empty |= k == 0
-            continue
-        iou = mask_iou(out.mesh, poses, camera, masks.object, masks.hand)
-        if best is None or iou > best[0]:
-            best = (iou, tol, sup, out)
-    if best is None:
-        return None
-    iou, tol, sup, out = best
-    info.update(tolerance=tol, support=sup, mask_iou=round(iou, 4))
-    if strict_empty:
+    settings = ((c.tolerance, c.support), *CARVE_FALLBACKS)
+    hulls = carve_settings(poses, camera, masks.object, masks.hand, half, settings, c.resolution, c.dilate_px, hand_depth, solid)
+    scored = [(mask_iou(out.mesh, poses, camera, masks.object, masks.hand), k) for k, out in enumerate(hulls) if out is not None]
+    if not scored:
+        return None, {}
+    iou, k = max(scored, key=lambda s: s[0])  # the first of equals, as before
+    (tol, sup), out = settings[k], hulls[k]
+    if hulls[0] is None:
         warnings.append(f"the strict visual hull was empty; carved with tolerance {tol} and support {sup} (mask IoU {iou:.2f})")
-    return out
+    return out, {"tolerance": tol, "support": sup, "mask_iou": round(iou, 4)}
 
 
 @deterministic()
@@ -245,8 +238,7 @@ def reconstruct(inputs: VideoInputs, hand_model, cfg: VideoConfig = VideoConfig(
         with clock("carve"):
             shape, poses = _scale_folded(shape, poses)
             last = r == cfg.pose_rounds - 1
-            carving: dict = {}
-            c = _carve_robust(poses, camera, masks, half, hand, hand_depth, cfg, warnings if last else [], carving)  # the kept shape's warning only
+            c, carving = _carve_robust(poses, camera, masks, half, hand, hand_depth, cfg, warnings if last else [])  # the kept shape's warning only
         if c is None:
             warnings.append(f"round {r}: the visual hull is empty; keeping the previous shape")
             break
