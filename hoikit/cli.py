@@ -541,6 +541,8 @@ class TrainPriorCommand:
     """Autoencoder steps (default: TrainConfig's)."""
     flow_steps: Optional[int] = None
     """Flow steps (default: TrainConfig's)."""
+    flow_sdf_weight: Optional[float] = None
+    """Weight of the decoded-shape term of the flow loss (default: TrainConfig's)."""
 
     def run(self) -> int:
         from dataclasses import replace
@@ -549,7 +551,8 @@ class TrainPriorCommand:
         from hoikit.shape.small.train import TrainConfig, train_prior
 
         cfg = TrainConfig(seed=self.seed)
-        steps = {k: v for k, v in (("ae_steps", self.ae_steps), ("flow_steps", self.flow_steps)) if v is not None}
+        given = (("ae_steps", self.ae_steps), ("flow_steps", self.flow_steps), ("flow_sdf_weight", self.flow_sdf_weight))
+        steps = {k: v for k, v in given if v is not None}
         cfg = replace(cfg, **steps)
         if self.quick:
             cfg = replace(cfg, shards=2, objects_per_shard=8, ae_steps=50, flow_steps=50)
