@@ -35,7 +35,16 @@ def run_variant(samples, models: Models, cfg: ImageConfig, inputs: Inputs, seed:
         "f10": agg["f10_mean"], "iv_cm3_median": agg["iv_cm3_median"], "rr": agg["rr"], "n": agg["n"],
         "s_per_image": float(np.mean(times)) if times else float("nan"),
         "failures": [r.get("reason") for r in records if r.get("status") != "ok"][:10],
+        "per_image": [_brief(s, r) for s, r in zip(samples, records)],
     }  # fmt: skip
+
+
+def _brief(sample, rec: dict) -> dict[str, Any]:
+    """One sample's record for the JSON: its id and family, status, CD, F@10, IV and seconds."""
+    keys = ("status", "reason", "cd_cm2", "f10", "iv_cm3", "s")
+    out = {"id": sample.id, "family": sample.family}
+    out.update({k: (round(rec[k], 4) if isinstance(rec[k], float) else rec[k]) for k in keys if k in rec})
+    return out
 
 
 def bench_image(
