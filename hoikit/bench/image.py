@@ -21,7 +21,7 @@ import numpy as np
 
 from hoikit.bench.machine import machine_info
 from hoikit.eval.image_method import Inputs, run_sample
-from hoikit.eval.metrics import aggregate
+from hoikit.eval.metrics import aggregate, rounded
 from hoikit.image.config import ABLATIONS, ImageConfig, preset
 from hoikit.image.pipeline import Models
 
@@ -41,10 +41,7 @@ def run_variant(samples, models: Models, cfg: ImageConfig, inputs: Inputs, seed:
 
 def _brief(sample, rec: dict) -> dict[str, Any]:
     """One sample's record for the JSON: its id and family, status, CD, F@10, IV and seconds."""
-    keys = ("status", "reason", "cd_cm2", "f10", "iv_cm3", "s")
-    out = {"id": sample.id, "family": sample.family}
-    out.update({k: (round(rec[k], 4) if isinstance(rec[k], float) else rec[k]) for k in keys if k in rec})
-    return out
+    return {"id": sample.id, "family": sample.family, **rounded(rec, keep=("status", "reason", "cd_cm2", "f10", "iv_cm3", "s"))}
 
 
 def bench_image(

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from hoikit.bench.machine import machine_info
-from hoikit.eval.metrics import aggregate
+from hoikit.eval.metrics import aggregate, rounded
 from hoikit.eval.video_method import ALIGN, KEYS, run_clip
 
 
@@ -29,7 +29,7 @@ def run_variant(samples, hand_model, cfg, seed: int) -> dict[str, Any]:
         "cd_cm2_mean": agg["cd_cm2_mean"], "cd_cm2_median": agg["cd_cm2_median"], "f5": agg["f5_mean"], "f10": agg["f10_mean"],
         "ate_mm": agg["ate_mm_mean"], "mpjpe_mm": agg["mpjpe_mm_mean"], "cd_h_cm2": agg["cd_h_cm2_mean"], "rr": agg["rr"], "n": agg["n"],
         "s_per_100_frames": 100.0 * sum(r["s"] for r in records) / max(frames, 1),
-        "per_clip": [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items() if k != "traceback"} for r in records],
+        "per_clip": [rounded(r, drop=("traceback",)) for r in records],
         "failures": [r.get("reason") for r in records if r.get("status") != "ok"][:10],
     }  # fmt: skip
 

@@ -288,6 +288,13 @@ def _is_ok(record: Mapping[str, Any] | None) -> bool:
     return record is not None and record.get("status", "ok") == "ok"
 
 
+def rounded(record: Mapping[str, Any], keep: Sequence[str] | None = None, drop: Sequence[str] = (), digits: int = 4) -> dict[str, Any]:
+    """A per-sample record for a JSON report: floats rounded to ``digits``; only the ``keep`` keys
+    present (in that order; default: all, in the record's order), without the ``drop`` keys."""
+    names = [k for k in (record if keep is None else keep) if k in record and k not in drop]
+    return {k: round(record[k], digits) if isinstance(record[k], float) else record[k] for k in names}
+
+
 def aggregate(records: Sequence[Mapping[str, Any] | None], keys: Sequence[str] | None = None) -> dict[str, Any]:
     """Summarise per-sample results with the reconstruction rate.
 
