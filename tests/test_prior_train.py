@@ -1,4 +1,4 @@
-"""hoikit-small training: the decoded-shape term of the flow loss."""
+"""hoikit-small training: the flow space (principal components) and the decoded-shape term of the flow loss."""
 
 from dataclasses import replace
 
@@ -58,3 +58,57 @@ def test_flow_training_with_the_shape_term_leaves_the_decoder_untouched():
     assert any(not torch.equal(v, flow_before[k]) for k, v in net.flow.state_dict().items())
     assert log[-1]["shape"] > 0 and abs(log[-1]["loss"] - log[-1]["latent"] - log[-1]["shape"]) < 1e-4
     assert all(p.requires_grad for p in net.decoder.parameters())
+
+
+def test_flow_space_on_principal_components_is_whitened_and_inverts_on_the_span():
+    torch.manual_seed(0)
+    net = HoikitSmallNet(replace(TINY, flow_dim=3))
+    # latents on a known 3-d affine subspace of the 16-d latent space, with unequal spreads
+    basis = torch.linalg.qr(torch.randn(16, 3))[0].T  # (3, 16) orthonormal rows
+    coeff = torch.randn(500, 3) * torch.tensor([5.0, 1.0, 0.2])
+    offset = torch.randn(16)
+    latents = offset + coeff @ basis + 1e-4 * torch.randn(500, 16)
+    net.fit_flow_space(latents)
+    x = net.to_flow_space(latents)
+    assert x.shape == (500, 3)
+    assert torch.allclose(x.mean(0), torch.zeros(3), atol=1e-4)
+    assert torch.allclose(torch.cov(x.T), torch.eye(3), atol=1e-3)  # whitened, uncorrelated
+    assert torch.allclose(net.from_flow_space(x), latents, atol=1e-3)  # the span is kept exactly
+    # a direction off the span is dropped: it maps to the same flow latent as its projection
+    normal = torch.randn(16)
+    normal -= ((normal / net.latent_std) @ net.latent_basis.T @ net.latent_basis) * net.latent_std
+    assert torch.allclose(net.to_flow_space(latents[:5] + 0.5 * normal), x[:5], atol=1e-3)
+    # the flow network and the generator's latent shape follow flow_dim
+    assert net.flow.inp.in_features == 3 and net.flow.out.out_features == 3
+
+
+def test_flow_dim_zero_keeps_the_standardised_latent():
+    net = _net()
+    z = torch.randn(4, 16)
+    x = net.to_flow_space(z)
+    assert torch.allclose(x, (z - net.latent_mean) / net.latent_std)
+    assert torch.allclose(net.from_flow_space(x), z, atol=1e-5)
+
+
+def test_train_prior_rejects_a_flow_dim_beyond_the_latent(tmp_path, capsys):
+    from hoikit.cli import main
+
+    assert main(["train-prior", "--work-dir", str(tmp_path), "--flow-dim", "999"]) == 2
+    assert "--flow-dim must be between 0 and 256" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())  # refused before any data was rendered
+
+
+def test_weights_with_a_principal_component_flow_space_export_and_load(tmp_path):
+    from hoikit.shape.small.generator import HoikitSmall
+    from hoikit.shape.small.train import export
+
+    torch.manual_seed(0)
+    net = HoikitSmallNet(replace(TINY, flow_dim=4))
+    net.fit_flow_space(torch.randn(64, 4) @ torch.randn(4, 16))
+    gen = HoikitSmall.load(export(net, tmp_path / "w.safetensors", {}))
+    assert gen.latent_shape == (4,)
+    x = torch.randn(2, 4)
+    pts = torch.rand(2, 10, 3) * 2 - 1
+    want = net.decoder(net.from_flow_space(x), pts)  # float16 export: compare loosely
+    assert torch.allclose(gen.decode_sdf(x, pts), want, atol=5e-2)
+    assert torch.allclose(gen.net.latent_basis, net.latent_basis, atol=1e-3)

@@ -43,7 +43,7 @@ class HoikitSmall:
         self.net = net.eval()
         for p in self.net.parameters():
             p.requires_grad_(False)
-        self.latent_shape = (net.cfg.latent_dim,)
+        self.latent_shape = (net.cfg.flow_latent_dim,)
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None) -> "HoikitSmall":

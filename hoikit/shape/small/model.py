@@ -36,6 +36,16 @@ class SmallConfig:
     cond_dim: int = 256
     flow_width: int = 384
     flow_blocks: int = 5
+    # 0: the flow runs on every latent dimension, each standardised; k > 0: on the top-k principal
+    # components of the standardised training latents, whitened. The auto-encoder's latents span
+    # few directions (16 components hold 99.9 % of the variance of the shipped 256-d latents), and a
+    # flow in all 256 must learn to leave the other directions empty, where the decoder never saw data.
+    flow_dim: int = 0
+
+    @property
+    def flow_latent_dim(self) -> int:
+        """Size of the latent the flow (and the guided sampler) works on."""
+        return self.flow_dim or self.latent_dim
 
     def to_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
@@ -185,10 +195,10 @@ class FlowNet(nn.Module):
         super().__init__()
         self.t_dim = 128
         self.cond = nn.Sequential(nn.Linear(cfg.cond_dim + self.t_dim, cfg.cond_dim), nn.SiLU(), nn.Linear(cfg.cond_dim, cfg.cond_dim))
-        self.inp = nn.Linear(cfg.latent_dim, cfg.flow_width)
+        self.inp = nn.Linear(cfg.flow_latent_dim, cfg.flow_width)
         self.blocks = nn.ModuleList(FlowBlock(cfg.flow_width, cfg.cond_dim) for _ in range(cfg.flow_blocks))
         self.out_norm = nn.LayerNorm(cfg.flow_width)
-        self.out = nn.Linear(cfg.flow_width, cfg.latent_dim)
+        self.out = nn.Linear(cfg.flow_width, cfg.flow_latent_dim)
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
 
@@ -212,11 +222,36 @@ class HoikitSmallNet(nn.Module):
         self.flow = FlowNet(cfg)
         self.null_embedding = nn.Parameter(torch.zeros(cfg.cond_dim))  # the unconditional context
         # flow latents are (posterior mean − latent_mean) / latent_std, set after the AE is trained
+        # (:meth:`fit_flow_space`); with ``flow_dim`` > 0 then projected on ``latent_basis`` (k, D)
+        # and divided by each component's standard deviation ``basis_std`` (k,)
         self.register_buffer("latent_mean", torch.zeros(cfg.latent_dim))
         self.register_buffer("latent_std", torch.ones(cfg.latent_dim))
+        if cfg.flow_dim:
+            self.register_buffer("latent_basis", torch.eye(cfg.flow_dim, cfg.latent_dim))
+            self.register_buffer("basis_std", torch.ones(cfg.flow_dim))
+
+    @torch.no_grad()
+    def fit_flow_space(self, latents: torch.Tensor) -> None:
+        """Set the flow space from the training latents (N, D): per-dimension mean and standard
+        deviation, then (``flow_dim`` > 0) the principal directions of the standardised latents."""
+        self.latent_mean.copy_(latents.mean(0))
+        self.latent_std.copy_(latents.std(0).clamp(min=1e-3))
+        if self.cfg.flow_dim:
+            x = (latents - self.latent_mean) / self.latent_std
+            _, S, Vh = torch.linalg.svd(x - x.mean(0), full_matrices=False)
+            k = self.cfg.flow_dim
+            self.latent_basis.copy_(Vh[:k])
+            self.basis_std.copy_((S[:k] / math.sqrt(max(len(x) - 1, 1))).clamp(min=1e-3))
 
     def to_flow_space(self, z: torch.Tensor) -> torch.Tensor:
-        return (z - self.latent_mean) / self.latent_std
+        """Latents (B, D) → flow latents (B, flow_latent_dim)."""
+        x = (z - self.latent_mean) / self.latent_std
+        if self.cfg.flow_dim:
+            x = (x @ self.latent_basis.T) / self.basis_std
+        return x
 
     def from_flow_space(self, x: torch.Tensor) -> torch.Tensor:
+        """Flow latents (B, flow_latent_dim) → latents (B, D)."""
+        if self.cfg.flow_dim:
+            x = (x * self.basis_std) @ self.latent_basis
         return x * self.latent_std + self.latent_mean

@@ -272,8 +272,7 @@ def train_prior(cfg: TrainConfig, work: Path, out: Path) -> Path:
         times["ae_s"] = time.time() - t
         torch.save(net.state_dict(), ae_path)
     latents = encode_all(net, data)
-    net.latent_mean.copy_(latents.mean(0))
-    net.latent_std.copy_(latents.std(0).clamp(min=1e-3))
+    net.fit_flow_space(latents)
     t = time.time()
     # the flow stage draws from its own stream, so a resumed auto-encoder gives the same flow
     flow_gen = torch.Generator().manual_seed(cfg.seed * 7919 + 1)
