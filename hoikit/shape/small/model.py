@@ -38,8 +38,8 @@ class SmallConfig:
     flow_blocks: int = 5
     # 0: the flow runs on every latent dimension, each standardised; k > 0: on the top-k principal
     # components of the standardised training latents, whitened. The auto-encoder's latents span
-    # few directions (16 components hold 99.9 % of the variance of the shipped 256-d latents), and a
-    # flow in all 256 must learn to leave the other directions empty, where the decoder never saw data.
+    # few directions (16 components hold 99.9 % of the variance of the shipped 256-d latents). Measured
+    # with 12 and 32 components and not adopted for the shipped weights (docs/prior.md).
     flow_dim: int = 0
 
     @property
