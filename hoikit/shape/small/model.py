@@ -237,8 +237,8 @@ class HoikitSmallNet(nn.Module):
         self.latent_mean.copy_(latents.mean(0))
         self.latent_std.copy_(latents.std(0).clamp(min=1e-3))
         if self.cfg.flow_dim:
-            x = (latents - self.latent_mean) / self.latent_std
-            _, S, Vh = torch.linalg.svd(x - x.mean(0), full_matrices=False)
+            x = (latents - self.latent_mean) / self.latent_std  # zero-mean by construction
+            _, S, Vh = torch.linalg.svd(x, full_matrices=False)
             k = self.cfg.flow_dim
             self.latent_basis.copy_(Vh[:k])
             self.basis_std.copy_((S[:k] / math.sqrt(max(len(x) - 1, 1))).clamp(min=1e-3))
