@@ -27,6 +27,7 @@ from hoikit.objectives import (
     proximity_loss,
     scale_reg,
     silhouette_bce,
+    surface_loss,
     translation_reg,
 )
 from hoikit.types import Camera
@@ -190,6 +191,25 @@ def test_proximity_contact_and_penetration_values():
     assert contact_loss(torch.tensor(a), torch.tensor(b)).item() == pytest.approx((d**2).mean())
     phi = torch.tensor([-0.002, 0.01, -0.004], dtype=D)
     assert penetration_loss(phi).item() == pytest.approx(0.002)
+
+
+def test_surface_loss_is_the_capped_mean_distance_and_pulls_a_shape_onto_its_depth_points():
+    phi = torch.tensor([0.004, -0.01, 0.2, 0.0], dtype=D)
+    assert surface_loss(phi, cap=0.03).item() == pytest.approx((0.004 + 0.01 + 0.03 + 0.0) / 4)
+    assert surface_loss(phi[:0], cap=0.03).item() == 0.0
+    # a 4 cm ball's SDF grid, shifted by t; its camera-facing half seen as depth points
+    bounds = (-0.1, 0.1)
+    P = grid_points(48, bounds, dtype=D)
+    grid = P.norm(dim=-1) - 0.04
+    dirs = torch.as_tensor(trimesh.creation.icosphere(3).vertices, dtype=D)
+    seen = dirs[dirs[:, 2] < 0] * 0.04 + torch.tensor([0.01, -0.006, 0.012], dtype=D)
+    t = torch.zeros(3, dtype=D, requires_grad=True)
+    opt = torch.optim.Adam([t], lr=1e-3)
+    for _ in range(150):
+        opt.zero_grad()
+        surface_loss(sample_grid(grid, bounds, seen - t), cap=0.03).backward()
+        opt.step()
+    assert torch.allclose(t.detach(), torch.tensor([0.01, -0.006, 0.012], dtype=D), atol=1.5e-3)
 
 
 def capsules_mesh(segments, radii, pitch):

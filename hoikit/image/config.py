@@ -33,6 +33,7 @@ class PhaseWeights:
     keypoints: float = 0.0
     normal: float = 0.0  # 1 − cos against the depth cue's normals (needs depth)
     disparity: float = 0.0  # L1 against the depth cue's disparity (needs depth)
+    surface: float = 0.0  # mean |object SDF| at the depth cue's object points, cm (needs depth)
     hand_translation: float = 0.0  # ‖t_h‖² (metres²)
     object_translation: float = 0.0  # ‖t_o‖²
     scale: float = 0.0  # (log s)² for both transforms
@@ -72,6 +73,8 @@ class ImageConfig:
     proximity_margin_m: float = 0.01
     intersection_temperature_m: float = 0.002
     intersection_points: int = 4096
+    surface_points: int = 1024  # depth points of the object the surface term uses (evenly subsampled)
+    surface_cap_m: float = 0.03  # a depth point farther than this from the surface counts this much (mask errors)
     seed: int = 0
     surface_retries: int = 2  # guided samples drawn again (seed + 1, …) when one decodes to no surface
     lr: LearningRates = field(default_factory=LearningRates)

@@ -35,11 +35,11 @@ from hoikit.geometry.sim3 import Sim3Params
 from hoikit.image.config import ImageConfig, PhaseWeights
 from hoikit.image.cues import Cues
 from hoikit.objectives.image import disparity_loss, keypoint_loss, normal_loss, silhouette_bce
-from hoikit.objectives.interaction import intersection_loss, overlap_grid, proximity_loss
+from hoikit.objectives.interaction import intersection_loss, overlap_grid, proximity_loss, surface_loss
 from hoikit.objectives.regularisers import laplacian_smoothness, scale_reg, translation_reg
 from hoikit.render.renderer import render
 from hoikit.shape.interface import Conditioning, ShapeGenerator, clean_estimate, decode_grid, euler_step, flow_sigmas
-from hoikit.types import Sim3
+from hoikit.types import M_TO_CM, Sim3
 
 TRANSLATION_UNIT_M = 0.05  # translation regularisers count in units of 5 cm
 DISPARITY_UNIT_REL = 0.05  # disparity errors count in units of 5 % of the scene's disparity
@@ -93,8 +93,13 @@ class GuidedSampler:
     """One guided generation for one image. ``run()`` returns the final latent and transforms."""
 
     def __init__(self, gen: ShapeGenerator, cond: Conditioning, cues: Cues, hand: HandState, cfg: ImageConfig,
-                 place_object: Callable[[np.ndarray], Sim3]):  # fmt: skip
+                 place_object: Callable[[np.ndarray], Sim3], object_cloud: np.ndarray | None = None):  # fmt: skip
         self.gen, self.cond, self.cues, self.hand, self.cfg = gen, cond, cues, hand, cfg
+        # the object's measured surface points (camera frame, metres), evenly subsampled
+        self._surface_points = None
+        if object_cloud is not None and len(object_cloud):
+            step = max(1, len(object_cloud) // cfg.surface_points)
+            self._surface_points = torch.as_tensor(object_cloud[::step], dtype=torch.float32)
         self.place_object = place_object  # canonical vertices of a coarse shape → canonical→camera
         self.hand_params = Sim3Params(rotation="axis-angle", dtype=torch.float32)
         self.obj_params = Sim3Params(rotation="axis-angle", dtype=torch.float32)
@@ -174,6 +179,10 @@ class GuidedSampler:
                 terms["normal"] = w.normal * normal_loss(out.normals, cues.normals, sel & (cues.normals.abs().sum(-1) > 0))
             if w.disparity:
                 terms["disparity"] = w.disparity * disparity_loss(out.disparity, cues.disparity, sel) * self._disparity_unit
+        if with_object and w.surface and self._surface_points is not None and grid is not None:
+            To = self.object_transform()
+            sdf = sample_grid(grid, self.gen.bounds, To.inverse().apply(self._surface_points)) * To.s
+            terms["surface"] = w.surface * surface_loss(sdf, cfg.surface_cap_m) * M_TO_CM
         if hand_free and w.hand_translation:
             terms["hand_translation"] = w.hand_translation * translation_reg(self.hand_params.t / TRANSLATION_UNIT_M)
         if with_object and w.object_translation:

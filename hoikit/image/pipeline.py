@@ -156,7 +156,7 @@ def reconstruct(inputs: ImageInputs, gen, hand_model, cfg: ImageConfig = ImageCo
         return refine_with_cloud(T0.apply(canonical_vertices), object_cloud).compose(T0)
 
     for attempt in range(cfg.surface_retries + 1):  # a sample without a surface is drawn again
-        result = GuidedSampler(gen, cond, cues, hand, cfg, placement).run(torch.Generator().manual_seed(cfg.seed + attempt))
+        result = GuidedSampler(gen, cond, cues, hand, cfg, placement, object_cloud).run(torch.Generator().manual_seed(cfg.seed + attempt))
         for k, v in result.timings.items():
             timings[f"guidance_{k}"] = timings.get(f"guidance_{k}", 0.0) + v
         t0 = time.perf_counter()

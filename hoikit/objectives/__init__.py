@@ -19,6 +19,6 @@ __getattr__, __all__ = lazy_exports(__name__, {
     "regularisers": ["laplacian_smoothness", "scale_reg", "translation_reg", "uniform_laplacian"],
     "interaction": [
         "contact_loss", "intersection_loss", "nearest_distance", "overlap_grid", "penetration_loss",
-        "proximity_loss", "soft_inside",
+        "proximity_loss", "soft_inside", "surface_loss",
     ],
 })  # fmt: skip

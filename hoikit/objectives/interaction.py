@@ -1,5 +1,5 @@
-"""3D hand–object terms: intersection, proximity (FollowMyHold eqs. 3–4), contact and penetration
-(AlignHOI eqs. 14–15).
+"""3D terms: intersection, proximity (FollowMyHold eqs. 3–4), contact and penetration (AlignHOI
+eqs. 14–15), and measured surface points against a shape's SDF.
 
 They take distances or signed distances that the caller evaluates where its geometry lives:
 :func:`hoikit.geometry.sdf.mesh_signed_distance` for meshes (gradient to points and vertices),
@@ -115,3 +115,19 @@ def penetration_loss(object_sdf_at_hand: torch.Tensor) -> torch.Tensor:
     """
     return torch.relu(-object_sdf_at_hand).mean()
 
+
+
+def surface_loss(sdf_at_points: torch.Tensor, cap: float) -> torch.Tensor:
+    """(1/N) Σ min(|Φ(p)|, cap): measured surface points (e.g. a depth map's) on a zero level set.
+
+    The cap bounds what one wrong point (a mask pixel off the object) can cost.
+
+    Args:
+        sdf_at_points: (N,) signed distance (metres) of the shape at the points.
+        cap: metres.
+    Returns:
+        scalar, metres (0 for no points).
+    """
+    if sdf_at_points.numel() == 0:
+        return sdf_at_points.sum()
+    return sdf_at_points.abs().clamp(max=cap).mean()
