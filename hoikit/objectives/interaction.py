@@ -116,7 +116,6 @@ def penetration_loss(object_sdf_at_hand: torch.Tensor) -> torch.Tensor:
     return torch.relu(-object_sdf_at_hand).mean()
 
 
-
 def surface_loss(sdf_at_points: torch.Tensor, cap: float) -> torch.Tensor:
     """(1/N) Σ min(|Φ(p)|, cap): measured surface points (e.g. a depth map's) on a zero level set.
 
