@@ -1,4 +1,4 @@
-"""Seeded, area-weighted sampling of points on triangle-mesh surfaces."""
+"""Seeded, area-weighted sampling of points on triangle-mesh surfaces, and thinning of point sets."""
 
 from __future__ import annotations
 
@@ -54,3 +54,11 @@ def sphere_directions(n: int) -> np.ndarray:
     phi = np.pi * (1.0 + 5**0.5) * k
     r = np.sqrt(1.0 - z**2)
     return np.stack([r * np.cos(phi), r * np.sin(phi), z], 1)
+
+
+def every_kth(points: np.ndarray, n: int) -> np.ndarray:
+    """About ``n`` of ``points`` (N, 3), every k-th in their order (k = max(1, N // n)).
+
+    For a back-projected depth map (row-major pixels) this thins the points evenly over the image.
+    """
+    return points[:: max(1, len(points) // n)]

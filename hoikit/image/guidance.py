@@ -31,6 +31,7 @@ import torch
 
 from hoikit.geometry.grid import sample_grid
 from hoikit.geometry.marching_cubes import marching_cubes
+from hoikit.geometry.sampling import every_kth
 from hoikit.geometry.sim3 import Sim3Params
 from hoikit.image.config import ImageConfig, PhaseWeights
 from hoikit.image.cues import Cues
@@ -98,8 +99,7 @@ class GuidedSampler:
         # the object's measured surface points (camera frame, metres), evenly subsampled
         self._surface_points = None
         if object_cloud is not None and len(object_cloud):
-            step = max(1, len(object_cloud) // cfg.surface_points)
-            self._surface_points = torch.as_tensor(object_cloud[::step], dtype=torch.float32)
+            self._surface_points = torch.as_tensor(every_kth(object_cloud, cfg.surface_points), dtype=torch.float32)
         self.place_object = place_object  # canonical vertices of a coarse shape → canonical→camera
         self.hand_params = Sim3Params(rotation="axis-angle", dtype=torch.float32)
         self.obj_params = Sim3Params(rotation="axis-angle", dtype=torch.float32)
@@ -180,7 +180,7 @@ class GuidedSampler:
             if w.disparity:
                 terms["disparity"] = w.disparity * disparity_loss(out.disparity, cues.disparity, sel) * self._disparity_unit
         if with_object and w.surface and self._surface_points is not None and grid is not None:
-            To = self.object_transform()
+            To = self.object_transform()  # not ``T``: same gradient, other summation order, and the sampler amplifies it
             sdf = sample_grid(grid, self.gen.bounds, To.inverse().apply(self._surface_points)) * To.s
             terms["surface"] = w.surface * surface_loss(sdf, cfg.surface_cap_m) * M_TO_CM
         if hand_free and w.hand_translation:

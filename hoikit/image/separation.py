@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from hoikit.geometry.grid import grid_points
-from hoikit.geometry.sampling import sphere_directions
+from hoikit.geometry.sampling import every_kth, sphere_directions
 from hoikit.types import M_TO_CM
 
 
@@ -117,7 +117,7 @@ def separate(hand_sdf: Callable[[torch.Tensor], torch.Tensor], hand_vertices: np
     ray = centre / max(np.linalg.norm(centre), 1e-9)
     cost = iv + motion_cost(shifts, ray, cfg)
     if anchors is not None and len(anchors) and cfg.anchor_weight:
-        pts = torch.as_tensor(anchors[:: max(1, len(anchors) // cfg.anchor_points)], dtype=torch.float32)
+        pts = torch.as_tensor(every_kth(anchors, cfg.anchor_points), dtype=torch.float32)
         cost = cost + cfg.anchor_weight * M_TO_CM * shifted_sdf(object_sdf, pts, shifts, cfg.chunk_points).abs().mean(1).numpy()
     best = int(np.argmin(cost))
     return Separation(shifts[best].copy(), float(iv[0]), float(iv[best]))
