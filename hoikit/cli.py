@@ -545,6 +545,8 @@ class TrainPriorCommand:
     """Weight of the decoded-shape term of the flow loss (default: TrainConfig's)."""
     flow_dim: Optional[int] = None
     """Principal components of the latent the flow runs on; 0: every latent dimension (default: TrainConfig's)."""
+    regress_steps: int = 0
+    """Steps of the latent regressor (a deterministic crop → latent model beside the flow); 0: none."""
 
     def run(self) -> int:
         from dataclasses import replace
@@ -556,12 +558,16 @@ class TrainPriorCommand:
         given = (("ae_steps", self.ae_steps), ("flow_steps", self.flow_steps), ("flow_sdf_weight", self.flow_sdf_weight))
         steps = {k: v for k, v in given if v is not None}
         cfg = replace(cfg, **steps)
+        if self.regress_steps < 0:
+            raise InputError(f"--regress-steps must be 0 or more, got {self.regress_steps}")
+        if self.regress_steps:
+            cfg = replace(cfg, regress_steps=self.regress_steps, model=replace(cfg.model, regressor=True))
         if self.flow_dim is not None:
             if not 0 <= self.flow_dim <= cfg.model.latent_dim:
                 raise InputError(f"--flow-dim must be between 0 and {cfg.model.latent_dim}, got {self.flow_dim}")
             cfg = replace(cfg, model=replace(cfg.model, flow_dim=self.flow_dim))
         if self.quick:
-            cfg = replace(cfg, shards=2, objects_per_shard=8, ae_steps=50, flow_steps=50)
+            cfg = replace(cfg, shards=2, objects_per_shard=8, ae_steps=50, flow_steps=50, regress_steps=min(cfg.regress_steps, 50))
         path = train_prior(cfg, self.work_dir, self.out or default_weights_path())
         print(f"wrote {path}")
         return 0

@@ -112,3 +112,82 @@ def test_weights_with_a_principal_component_flow_space_export_and_load(tmp_path)
     want = net.decoder(net.from_flow_space(x), pts)  # float16 export: compare loosely
     assert torch.allclose(gen.decode_sdf(x, pts), want, atol=5e-2)
     assert torch.allclose(gen.net.latent_basis, net.latent_basis, atol=1e-3)
+
+
+# 32² crops keep a 2 × 2 map at the image encoder's end (TINY's 16² ends at 1 × 1, which GroupNorm
+# flattens to zero and refuses to train on)
+TINY_REG = replace(TINY, regressor=True, image_res=32, img_channels=(8, 8, 16, 16))
+
+
+def _tiny_data(n: int = 12, q: int = 64, seed: int = 0) -> dict:
+    rng = np.random.default_rng(seed)
+    return {"crop": rng.integers(0, 256, (n, 16, 16, 4), dtype=np.uint8),
+            "query": rng.uniform(-1, 1, (n, q, 3)).astype(np.float16),
+            "sdf": rng.uniform(-0.2, 0.2, (n, q)).astype(np.float16)}  # fmt: skip
+
+
+def test_the_regressor_learns_the_latent_of_each_crop_and_touches_nothing_else():
+    from hoikit.shape.small.generator import crop_to_tensor
+    from hoikit.shape.small.train import train_regressor
+
+    model = TINY_REG  # four crops with different colours and mask heights, four latents
+    crops = np.zeros((4, 32, 32, 4), np.uint8)
+    for i, rgb in enumerate([(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0)]):
+        crops[i, ..., :3] = rgb
+        crops[i, 4 * (i + 1) : 32 - 2 * (i + 1), 6:26, 3] = 255
+    torch.manual_seed(0)
+    net = HoikitSmallNet(model)
+    latents = torch.randn(4, 16, generator=torch.Generator().manual_seed(1))  # flow space = latent space
+    others = {k: v.clone() for k, v in net.state_dict().items() if not k.startswith("regressor.")}
+    cfg = replace(TrainConfig(), regress_steps=100, flow_batch=4, regress_lr=1e-2, ema_decay=0.9, model=model)
+    state, log = train_regressor(net, {"crop": crops}, latents, cfg, torch.Generator().manual_seed(0))
+    assert set(state) == {f"regressor.{k}" for k in net.regressor.state_dict()}
+    assert all(torch.equal(v, others[k]) for k, v in net.state_dict().items() if k in others)
+    net.load_state_dict({**net.state_dict(), **state})
+    with torch.no_grad():
+        pred = net.regressor(torch.stack([crop_to_tensor(c, 32) for c in crops]))
+    # the (EMA) regressor tells the crops apart: well below predicting their mean latent
+    spread = float(((latents - latents.mean(0)) ** 2).mean())
+    assert float(((pred - latents) ** 2).mean()) < 0.7 * spread and log[-1]["loss"] < 0.1 * log[0]["loss"]
+
+
+def test_a_regressor_is_added_to_a_finished_run_without_retraining_it(tmp_path):
+    from hoikit.shape.small import train as tr
+    from hoikit.shape.small.generator import HoikitSmall
+
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    np.savez(data_dir / "shard_000.npz", enc=np.random.default_rng(0).normal(size=(6, 40, 6)).astype(np.float16),
+             family=np.zeros(6, np.int64), **_tiny_data(n=6))  # fmt: skip
+    torch.manual_seed(0)
+    finished = HoikitSmallNet(replace(TINY_REG, regressor=False))  # a run without a regressor: its flow checkpoint
+    finished.latent_mean.normal_()
+    torch.save(finished.state_dict(), tmp_path / "flow.pt")
+    cfg = replace(TrainConfig(), shards=1, regress_steps=3, flow_batch=4, model=TINY_REG)
+    out = tr.train_prior(cfg, tmp_path, tmp_path / "w.safetensors")
+    gen = HoikitSmall.load(out)
+    assert gen.net.cfg.regressor
+    for k, v in finished.state_dict().items():  # float16 export of the untouched stages
+        assert torch.allclose(gen.net.state_dict()[k], v, atol=2e-3 * (1 + float(v.abs().max()))), k
+    cond = gen.condition(np.zeros((20, 20, 4), np.uint8))
+    assert cond.mean is not None and cond.mean.shape == (1, 16)
+    # a stage checkpoint that does not fit the config is refused, by name
+    torch.save({"latent_mean": torch.zeros(3)}, tmp_path / "flow.pt")
+    import pytest
+
+    with pytest.raises(Exception, match="flow.pt"):
+        tr.train_prior(cfg, tmp_path, tmp_path / "w2.safetensors")
+
+
+def test_the_straight_path_to_a_target_lands_on_it():
+    from hoikit.shape.interface import euler_step, flow_sigmas, velocity_towards
+
+    gen = torch.Generator().manual_seed(3)
+    x, target = torch.randn(2, 16, generator=gen), torch.randn(2, 16, generator=gen)
+    assert torch.allclose(clean_estimate(x, velocity_towards(x, target, 0.3), 0.3), target, atol=1e-6)
+    start, sig = x.clone(), flow_sigmas(7)
+    for i in range(7):
+        s, s_next = float(sig[i]), float(sig[i + 1])
+        x = euler_step(x, velocity_towards(x, target, s), s, s_next)
+        # on the segment from the noise to the target, at time s_next
+        assert torch.allclose(x, (1 - s_next) * start + s_next * target, atol=1e-5)

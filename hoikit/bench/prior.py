@@ -10,6 +10,9 @@ CD (cm²), F@10 and voxel IoU at 64³. The baselines get the same treatment:
 - ``baseline_extrude``: the object's silhouette (the crop's alpha) swept along the view direction
   to a depth equal to its width.
 
+``regressor`` (weights that have one): the latent regressor's deterministic latent for the crop,
+decoded — one shape per view, the posterior mean where the flow draws a sample.
+
 ``autoencoder`` is not a baseline but the ceiling: the true shape encoded by hoikit-small's own
 shape encoder (its 1024 surface points with normals) and decoded — what the flow can at best
 produce with this latent space.
@@ -154,23 +157,28 @@ def bench_prior(n: int = 100, seed: int = 0, steps: int = 20, guidance_scale: fl
     out: dict[str, Any] = {}
     times: list[float] = []
     for name, objects in sets.items():
-        rows = {"model": [], "mean": [], "extrude": [], "autoencoder": []}
+        rows: dict[str, list[Scored]] = {"model": [], "mean": [], "extrude": [], "autoencoder": [], "regressor": []}
         for obj in objects:
             view = render_view(obj, rng)
             gt = trimesh.Trimesh(view.canonical_to_object().inverse().apply(np.asarray(obj.mesh.vertices)), obj.mesh.faces, process=False)
             occ = _gt_occupancy(obj, view)
             t0 = time.perf_counter()
-            latent = sample_latent(gen, gen.condition(view.crop), steps, guidance_scale, torch.Generator().manual_seed(int(rng.integers(2**31))))
+            cond = gen.condition(view.crop)
+            latent = sample_latent(gen, cond, steps, guidance_scale, torch.Generator().manual_seed(int(rng.integers(2**31))))
             pred = latent_to_mesh(gen, latent)
             times.append(time.perf_counter() - t0)
             rows["model"].append(score(pred, gt, occ, view.frame.scale))
             rows["mean"].append(score(mean_shape, gt, occ, view.frame.scale))
             rows["extrude"].append(score(extrusion_mesh(view.crop), gt, occ, view.frame.scale))
             rows["autoencoder"].append(score(autoencoded_mesh(gen, obj, view, ae_rng), gt, occ, view.frame.scale))
+            if cond.mean is not None:
+                rows["regressor"].append(score(latent_to_mesh(gen, cond.mean), gt, occ, view.frame.scale))
         out[name] = _summary(rows["model"])
         out.setdefault("baseline_mean", {})[name] = _summary(rows["mean"])
         out.setdefault("baseline_extrude", {})[name] = _summary(rows["extrude"])
         out.setdefault("autoencoder", {})[name] = _summary(rows["autoencoder"])
+        if rows["regressor"]:
+            out.setdefault("regressor", {})[name] = _summary(rows["regressor"])
     z = torch.zeros(1, *gen.latent_shape, requires_grad=True)
 
     def decode_fb() -> None:

@@ -75,6 +75,9 @@ class ImageConfig:
     intersection_points: int = 4096
     surface_points: int = 1024  # depth points of the object the surface term uses (evenly subsampled)
     surface_cap_m: float = 0.03  # a depth point farther than this from the surface counts this much (mask errors)
+    # the first this many flow steps follow the straight path from the noise to the generator's
+    # deterministic latent (its regressor's, when it has one) instead of its velocity; 0: the flow alone
+    regressed_steps: int = 0
     seed: int = 0
     surface_retries: int = 2  # guided samples drawn again (seed + 1, …) when one decodes to no surface
     lr: LearningRates = field(default_factory=LearningRates)

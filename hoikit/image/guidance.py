@@ -39,7 +39,7 @@ from hoikit.objectives.image import disparity_loss, keypoint_loss, normal_loss, 
 from hoikit.objectives.interaction import intersection_loss, overlap_grid, proximity_loss, surface_loss
 from hoikit.objectives.regularisers import laplacian_smoothness, scale_reg, translation_reg
 from hoikit.render.renderer import render
-from hoikit.shape.interface import Conditioning, ShapeGenerator, clean_estimate, decode_grid, euler_step, flow_sigmas
+from hoikit.shape.interface import Conditioning, ShapeGenerator, clean_estimate, decode_grid, euler_step, flow_sigmas, velocity_towards
 from hoikit.types import M_TO_CM, Sim3
 
 TRANSLATION_UNIT_M = 0.05  # translation regularisers count in units of 5 cm
@@ -275,7 +275,10 @@ class GuidedSampler:
             if cfg.decay_guidance_scale and i > cfg.guidance_start:
                 scale = max(1.0, scale * (1.0 - i / cfg.num_steps))
             with torch.no_grad():
-                v = self.gen.velocity(x, torch.full((1,), s), self.cond, scale)
+                if i < cfg.regressed_steps and self.cond.mean is not None:
+                    v = velocity_towards(x, self.cond.mean, s)
+                else:
+                    v = self.gen.velocity(x, torch.full((1,), s), self.cond, scale)
             phase = plan.get(i)
             if phase:
                 t0 = time.perf_counter()

@@ -19,10 +19,12 @@ from hoikit.geometry.grid import grid_points
 
 @dataclass
 class Conditioning:
-    """What a generator needs to evaluate its velocity: the conditional and unconditional context."""
+    """What a generator needs to evaluate its velocity: the conditional and unconditional context,
+    and, from a generator that has one, its deterministic latent for the crop (1, *latent_shape)."""
 
     cond: Any
     uncond: Any
+    mean: torch.Tensor | None = None
 
 
 @runtime_checkable
@@ -67,6 +69,12 @@ def euler_step(x_t: torch.Tensor, v: torch.Tensor, sigma: float, sigma_next: flo
 def clean_estimate(x_t: torch.Tensor, v: torch.Tensor, sigma: float | torch.Tensor) -> torch.Tensor:
     """x̂₁ = x_t + (1 − σ_t)·v: the data point the current velocity points at."""
     return x_t + (1.0 - sigma) * v
+
+
+def velocity_towards(x_t: torch.Tensor, target: torch.Tensor, sigma: float) -> torch.Tensor:
+    """The velocity whose clean estimate is ``target``: (target − x_t) / (1 − σ_t) (inverts
+    :func:`clean_estimate`); integrated from the start it follows the straight path to ``target``."""
+    return (target - x_t) / (1.0 - sigma)
 
 
 def cfg_combine(v_uncond: torch.Tensor, v_cond: torch.Tensor, scale: float) -> torch.Tensor:

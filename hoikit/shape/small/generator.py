@@ -67,7 +67,8 @@ class HoikitSmall:
         img = crop_to_tensor(rgba_crop, self.net.cfg.image_res)[None]
         with torch.no_grad():
             emb = self.net.image_encoder(img)
-        return Conditioning(cond=emb, uncond=self.net.null_embedding[None].detach())
+            mean = self.net.regressor(img) if self.net.cfg.regressor else None
+        return Conditioning(cond=emb, uncond=self.net.null_embedding[None].detach(), mean=mean)
 
     def velocity(self, x_t: torch.Tensor, t: torch.Tensor, cond: Conditioning, guidance_scale: float) -> torch.Tensor:
         B = x_t.shape[0]

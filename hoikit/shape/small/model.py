@@ -41,6 +41,10 @@ class SmallConfig:
     # few directions (16 components hold 99.9 % of the variance of the shipped 256-d latents). Measured
     # with 12 and 32 components and not adopted for the shipped weights (docs/prior.md).
     flow_dim: int = 0
+    # a deterministic image → flow-latent regressor beside the flow (its own image encoder and an
+    # MLP, trained by MSE): the posterior mean of the latent, where the flow draws one sample
+    regressor: bool = False
+    regressor_hidden: int = 512
 
     @property
     def flow_latent_dim(self) -> int:
@@ -210,8 +214,22 @@ class FlowNet(nn.Module):
         return self.out(self.out_norm(h))
 
 
+class LatentRegressor(nn.Module):
+    """Object crop (B, 4, 64, 64) → flow-space latent (B, flow_latent_dim): the mean of the latent
+    given the crop (MSE regression), decoded as one deterministic shape."""
+
+    def __init__(self, cfg: SmallConfig):
+        super().__init__()
+        self.image_encoder = ImageEncoder(cfg)
+        self.head = _mlp([cfg.cond_dim, cfg.regressor_hidden, cfg.flow_latent_dim])
+
+    def forward(self, img: torch.Tensor) -> torch.Tensor:
+        return self.head(self.image_encoder(img))
+
+
 class HoikitSmallNet(nn.Module):
-    """All of hoikit-small's weights: encoder, decoder, image encoder, flow, and the latent scale."""
+    """All of hoikit-small's weights: encoder, decoder, image encoder, flow, the latent scale and
+    (``cfg.regressor``) the latent regressor."""
 
     def __init__(self, cfg: SmallConfig = SmallConfig()):
         super().__init__()
@@ -221,6 +239,8 @@ class HoikitSmallNet(nn.Module):
         self.image_encoder = ImageEncoder(cfg)
         self.flow = FlowNet(cfg)
         self.null_embedding = nn.Parameter(torch.zeros(cfg.cond_dim))  # the unconditional context
+        if cfg.regressor:
+            self.regressor = LatentRegressor(cfg)
         # flow latents are (posterior mean − latent_mean) / latent_std, set after the AE is trained
         # (:meth:`fit_flow_space`); with ``flow_dim`` > 0 then projected on ``latent_basis`` (k, D)
         # and divided by each component's standard deviation ``basis_std`` (k,)

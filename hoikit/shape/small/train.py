@@ -9,7 +9,12 @@ Stages (each resumable from its output in the work folder):
 3. latents — posterior means of every sample and their per-dimension mean / std (the flow space);
 4. flow    — the image encoder and the rectified-flow network on (image crop, latent) pairs, with
              classifier-free-guidance dropout and an exponential moving average of the weights;
-5. export  — float16 safetensors with the architecture and the training record as metadata.
+5. regressor (``regress_steps`` > 0) — a second image encoder and an MLP regressing the latent
+             from the crop (MSE on the flow-space latent): the posterior mean, one shape per crop;
+6. export  — float16 safetensors with the architecture and the training record as metadata.
+
+The auto-encoder and the flow are checkpointed in the work folder (``ae.pt``, ``flow.pt``), so a
+regressor can be added to a finished run without retraining what it sits on.
 """
 
 from __future__ import annotations
@@ -57,6 +62,8 @@ class TrainConfig:
     flow_sdf_weight: float = 0.0
     flow_sdf_points: int = 1024  # SDF samples per shape and step for that term
     ema_decay: float = 0.999
+    regress_steps: int = 0  # 0: no latent regressor (set ``model.regressor`` with it)
+    regress_lr: float = 4e-4
     threads: int = 2
     model: SmallConfig = field(default_factory=SmallConfig)
     data: PriorDataConfig = field(default_factory=PriorDataConfig)
@@ -174,6 +181,14 @@ def augment_crops(crops: np.ndarray, res: int, gen: torch.Generator) -> torch.Te
     return x * 2.0 - 1.0
 
 
+@torch.no_grad()
+def ema_update(ema: torch.nn.Module, live: torch.nn.Module, step: int, decay: float) -> None:
+    """ema ← d·ema + (1 − d)·live, with d warming up as (1 + step) / (10 + step) to ``decay``."""
+    d = min(decay, (1 + step) / (10 + step))
+    for pe, p in zip(ema.parameters(), live.parameters()):
+        pe.mul_(d).add_(p.detach(), alpha=1 - d)
+
+
 def decoded_shape_loss(net: HoikitSmallNet, x1_hat: torch.Tensor, query: torch.Tensor, sdf: torch.Tensor, trunc: float) -> torch.Tensor:
     """Truncated L1 between the SDF of flow-space latents and the true SDF.
 
@@ -222,10 +237,9 @@ def train_flow(net: HoikitSmallNet, data: dict, latents: torch.Tensor, cfg: Trai
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
+        ema_update(ema, modules, step, cfg.ema_decay)
         with torch.no_grad():
             d = min(cfg.ema_decay, (1 + step) / (10 + step))
-            for pe, p in zip(ema.parameters(), modules.parameters()):
-                pe.mul_(d).add_(p.detach(), alpha=1 - d)
             ema_null.mul_(d).add_(net.null_embedding.detach(), alpha=1 - d)
         if step % 500 == 0 or step == cfg.flow_steps - 1:
             parts = {"loss": loss.item(), "latent": latent_term.item(), "shape": shape_term.item()}
@@ -235,6 +249,42 @@ def train_flow(net: HoikitSmallNet, data: dict, latents: torch.Tensor, cfg: Trai
     state = {f"{k}.{n_}": v for k, m in ema.items() for n_, v in m.state_dict().items()}
     state["null_embedding"] = ema_null
     return state, log
+
+
+def train_regressor(net: HoikitSmallNet, data: dict, latents: torch.Tensor, cfg: TrainConfig, gen: torch.Generator) -> tuple[dict, list[dict]]:
+    """Trains ``net.regressor`` (crop → flow-space latent, MSE); returns its EMA weights and the log."""
+    reg = net.regressor
+    opt = torch.optim.AdamW(reg.parameters(), lr=cfg.regress_lr, weight_decay=0.01)
+    ema = copy.deepcopy(reg).eval()
+    with torch.no_grad():
+        x1_all = net.to_flow_space(latents)
+    n, res, log = len(x1_all), cfg.model.image_res, []
+    t0 = time.time()
+    for step in range(cfg.regress_steps):
+        idx = torch.randint(0, n, (cfg.flow_batch,), generator=gen)
+        img = augment_crops(data["crop"][idx.numpy()], res, gen)
+        loss = F.mse_loss(reg(img), x1_all[idx])
+        _cosine_lr(opt, cfg.regress_lr, step, cfg.regress_steps)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(reg.parameters(), 1.0)
+        opt.step()
+        ema_update(ema, reg, step, cfg.ema_decay)
+        if step % 500 == 0 or step == cfg.regress_steps - 1:
+            log.append({"step": step, "loss": loss.item(), "s": round(time.time() - t0, 1)})
+            _log(f"regressor {step}/{cfg.regress_steps} loss {loss.item():.4f} ({time.time() - t0:.0f}s)")
+    return {f"regressor.{k}": v for k, v in ema.state_dict().items()}, log
+
+
+def load_stage(net: HoikitSmallNet, path: Path) -> None:
+    """Load a stage checkpoint; only the regressor (trained after it) may be missing from it."""
+    try:
+        missing, unexpected = net.load_state_dict(torch.load(path, weights_only=True), strict=False)
+    except RuntimeError as e:  # a tensor of another size
+        raise ValueError(f"{path} does not match the model config: {e}") from None
+    bad = [k for k in missing if not k.startswith("regressor.")] + list(unexpected)
+    if bad:
+        raise ValueError(f"{path} does not match the model config: {', '.join(bad[:5])}")
 
 
 # -------------------------------------------------------------------------------- export
@@ -250,6 +300,10 @@ def export(net: HoikitSmallNet, path: Path, record: dict) -> Path:
     return path
 
 
+def _without_regressor(net: HoikitSmallNet) -> dict[str, torch.Tensor]:
+    return {k: v for k, v in net.state_dict().items() if not k.startswith("regressor.")}
+
+
 def train_prior(cfg: TrainConfig, work: Path, out: Path) -> Path:
     """Run every stage; stages whose outputs exist in ``work`` are reused."""
     torch.manual_seed(cfg.seed)
@@ -262,25 +316,41 @@ def train_prior(cfg: TrainConfig, work: Path, out: Path) -> Path:
     times["data_s"] = time.time() - t
     _log(f"data: {len(data['enc'])} samples")
     net = HoikitSmallNet(cfg.model)
-    ae_path = work / "ae.pt"
-    if ae_path.exists():
-        net.load_state_dict(torch.load(ae_path, weights_only=True))
-        ae_log: list[dict] = []
+    ae_path, flow_path = work / "ae.pt", work / "flow.pt"
+    ae_log: list[dict] = []
+    flow_log: list[dict] = []
+    resumed: list[str] = []
+    if flow_path.exists():  # auto-encoder, flow space and flow, all trained
+        load_stage(net, flow_path)
+        resumed += ["ae", "flow"]
+    elif ae_path.exists():
+        load_stage(net, ae_path)
+        resumed.append("ae")
     else:
         t = time.time()
         ae_log = train_ae(net, data, cfg, gen)
         times["ae_s"] = time.time() - t
-        torch.save(net.state_dict(), ae_path)
+        torch.save(_without_regressor(net), ae_path)
     latents = encode_all(net, data)
-    net.fit_flow_space(latents)
-    t = time.time()
-    # the flow stage draws from its own stream, so a resumed auto-encoder gives the same flow
-    flow_gen = torch.Generator().manual_seed(cfg.seed * 7919 + 1)
-    ema_state, flow_log = train_flow(net, data, latents, cfg, flow_gen)
-    times["flow_s"] = time.time() - t
-    net.load_state_dict({**net.state_dict(), **ema_state})
+    if "flow" not in resumed:
+        net.fit_flow_space(latents)
+        t = time.time()
+        # the flow stage draws from its own stream, so a resumed auto-encoder gives the same flow
+        flow_gen = torch.Generator().manual_seed(cfg.seed * 7919 + 1)
+        ema_state, flow_log = train_flow(net, data, latents, cfg, flow_gen)
+        times["flow_s"] = time.time() - t
+        net.load_state_dict({**net.state_dict(), **ema_state})
+        torch.save(_without_regressor(net), flow_path)
+    reg_log: list[dict] = []
+    if cfg.model.regressor:
+        if cfg.regress_steps <= 0:
+            raise ValueError("model.regressor needs regress_steps > 0")
+        t = time.time()
+        reg_state, reg_log = train_regressor(net, data, latents, cfg, torch.Generator().manual_seed(cfg.seed * 7919 + 2))
+        times["regressor_s"] = time.time() - t
+        net.load_state_dict({**net.state_dict(), **reg_state})
     times["total_s"] = time.time() - t_start
-    record = {"config": to_jsonable(asdict(cfg)), "times": times, "ae_log": ae_log[-5:], "flow_log": flow_log[-5:],
-              "samples": int(len(latents)), "torch": torch.__version__}  # fmt: skip
+    record = {"config": to_jsonable(asdict(cfg)), "times": times, "resumed": resumed, "ae_log": ae_log[-5:],
+              "flow_log": flow_log[-5:], "regressor_log": reg_log[-5:], "samples": int(len(latents)), "torch": torch.__version__}  # fmt: skip
     return export(net, out, record)
 
