@@ -20,6 +20,8 @@ def test_presets_follow_the_paper_schedule():
     assert p.guidance_scale == 5.0
     f = preset("fast")
     assert f.hand_step < f.guidance_start < f.num_steps
+    # the regressed start runs up to where the guidance starts, in both presets
+    assert p.regressed_steps == p.guidance_start and f.regressed_steps == f.guidance_start
     assert set(ABLATIONS) == {"full", "no_guidance", "no_phase1", "no_phase2", "swap_phases", "joint_only"}
     with pytest.raises(ValueError):
         ImageConfig().with_ablation("nope")
