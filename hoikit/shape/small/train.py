@@ -181,6 +181,12 @@ def augment_crops(crops: np.ndarray, res: int, gen: torch.Generator) -> torch.Te
     return x * 2.0 - 1.0
 
 
+def crop_batch(data: dict, n: int, cfg: TrainConfig, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """``flow_batch`` random sample indices (B,) of ``n`` and their augmented crops (B, 4, res, res)."""
+    idx = torch.randint(0, n, (cfg.flow_batch,), generator=gen)
+    return idx, augment_crops(data["crop"][idx.numpy()], cfg.model.image_res, gen)
+
+
 @torch.no_grad()
 def ema_update(ema: torch.nn.Module, live: torch.nn.Module, step: int, decay: float) -> None:
     """ema ← d·ema + (1 − d)·live, with d warming up as (1 + step) / (10 + step) to ``decay``."""
@@ -211,11 +217,10 @@ def train_flow(net: HoikitSmallNet, data: dict, latents: torch.Tensor, cfg: Trai
     ema = copy.deepcopy(modules).eval()
     ema_null = net.null_embedding.detach().clone()
     x1_all = net.to_flow_space(latents)
-    n, res, log = len(x1_all), cfg.model.image_res, []
+    n, log = len(x1_all), []
     t0 = time.time()
     for step in range(cfg.flow_steps):
-        idx = torch.randint(0, n, (cfg.flow_batch,), generator=gen)
-        img = augment_crops(data["crop"][idx.numpy()], res, gen)
+        idx, img = crop_batch(data, n, cfg, gen)
         x1 = x1_all[idx]
         x0 = torch.randn(x1.shape, generator=gen)
         t = torch.sigmoid(torch.randn(len(idx), generator=gen))  # logit-normal times
@@ -258,11 +263,10 @@ def train_regressor(net: HoikitSmallNet, data: dict, latents: torch.Tensor, cfg:
     ema = copy.deepcopy(reg).eval()
     with torch.no_grad():
         x1_all = net.to_flow_space(latents)
-    n, res, log = len(x1_all), cfg.model.image_res, []
+    n, log = len(x1_all), []
     t0 = time.time()
     for step in range(cfg.regress_steps):
-        idx = torch.randint(0, n, (cfg.flow_batch,), generator=gen)
-        img = augment_crops(data["crop"][idx.numpy()], res, gen)
+        idx, img = crop_batch(data, n, cfg, gen)
         loss = F.mse_loss(reg(img), x1_all[idx])
         _cosine_lr(opt, cfg.regress_lr, step, cfg.regress_steps)
         opt.zero_grad()
