@@ -187,10 +187,15 @@ def crop_batch(data: dict, n: int, cfg: TrainConfig, gen: torch.Generator) -> tu
     return idx, augment_crops(data["crop"][idx.numpy()], cfg.model.image_res, gen)
 
 
+def ema_decay_at(step: int, decay: float) -> float:
+    """The EMA decay at ``step``: warming up as (1 + step) / (10 + step) to ``decay``."""
+    return min(decay, (1 + step) / (10 + step))
+
+
 @torch.no_grad()
 def ema_update(ema: torch.nn.Module, live: torch.nn.Module, step: int, decay: float) -> None:
-    """ema ← d·ema + (1 − d)·live, with d warming up as (1 + step) / (10 + step) to ``decay``."""
-    d = min(decay, (1 + step) / (10 + step))
+    """ema ← d·ema + (1 − d)·live, d = :func:`ema_decay_at`."""
+    d = ema_decay_at(step, decay)
     for pe, p in zip(ema.parameters(), live.parameters()):
         pe.mul_(d).add_(p.detach(), alpha=1 - d)
 
@@ -244,7 +249,7 @@ def train_flow(net: HoikitSmallNet, data: dict, latents: torch.Tensor, cfg: Trai
         opt.step()
         ema_update(ema, modules, step, cfg.ema_decay)
         with torch.no_grad():
-            d = min(cfg.ema_decay, (1 + step) / (10 + step))
+            d = ema_decay_at(step, cfg.ema_decay)
             ema_null.mul_(d).add_(net.null_embedding.detach(), alpha=1 - d)
         if step % 500 == 0 or step == cfg.flow_steps - 1:
             parts = {"loss": loss.item(), "latent": latent_term.item(), "shape": shape_term.item()}
