@@ -244,7 +244,8 @@ class VideoCommand:
     no_overlay: bool = False
     """Skip overlay.mp4."""
     weights: Optional[Path] = None
-    """hoikit-small weights for the coarse prior (default: the shipped ones; without weights the prior is the visual hull)."""
+    """hoikit-small weights for the coarse prior (`default` = the shipped file); without it the prior is
+    the visual hull of the selected frames, which scored better on the synthetic clips (docs/video.md)."""
     seed: int = 0
 
     def config(self):
@@ -279,11 +280,11 @@ class VideoCommand:
             if features is not None and self.dinov2_layer is not None:
                 features.layer = self.dinov2_layer
         options = VideoOptions(self.hand, self.fx, self.fy, self.cx, self.cy, self.stride, self.max_frames, self.masks, self.hand_masks, self.mirrored)
-        generator = "auto"
+        generator = None
         if self.weights is not None:
             from hoikit.shape.small.generator import HoikitSmall
 
-            generator = HoikitSmall.load(self.weights)
+            generator = HoikitSmall.load(None if str(self.weights) == "default" else self.weights)
         recon = reconstruct_video(self.path, self.out, cfg, options, segmenter=segmenter, features=features,
                                   overlay=not self.no_overlay, generator=generator)  # fmt: skip
         print(f"wrote {self.out} ({len(recon)} frames, {recon.timings.get('total', 0.0):.1f} s)")
@@ -458,13 +459,19 @@ class BenchVideoCommand:
     ablations: bool = False
     """Also run top1, no_template_pose, no_refine and sfm_init."""
     seed: int = 0
+    weights: Optional[Path] = None
+    """hoikit-small weights for the coarse prior, as `hoikit video --weights` (default: the visual hull)."""
     json: bool = False
     out: Path = Path("bench-results/video.json")
 
     def run(self) -> int:
         from hoikit.bench.video import bench_video
 
-        return _bench_done(bench_video(str(self.synth), self.n, self.ablations, self.seed), self.out, self.json, "hoikit bench video")
+        if self.weights and not self.weights.is_file():
+            raise InputError(f"--weights {self.weights}: no such file")
+        weights = str(self.weights) if self.weights else None
+        result = bench_video(str(self.synth), self.n, self.ablations, self.seed, weights=weights)
+        return _bench_done(result, self.out, self.json, "hoikit bench video")
 
 
 @dataclass

@@ -129,6 +129,49 @@ def test_select_frames_one_per_segment_by_visibility():
     assert select_frames(area, 4) == [3, 6, 10, 1]
 
 
+class _EllipsoidGenerator:
+    """An analytic generator: a latent (3,) is an ellipsoid's semi-axes; the crop regresses a long
+    ellipsoid, the flow goes to a sphere."""
+
+    name, latent_shape, bounds = "ellipsoid", (3,), (-1.0, 1.0)
+    regressed = (0.8, 0.3, 0.3)
+
+    def condition(self, rgba):
+        import torch
+
+        from hoikit.shape.interface import Conditioning
+
+        return Conditioning(None, None, mean=torch.tensor([self.regressed]))
+
+    def velocity(self, x, t, cond, guidance_scale):
+        from hoikit.shape.interface import velocity_towards
+
+        return velocity_towards(x, x.new_full(x.shape, 0.5), float(t[0]))
+
+    def decode_sdf(self, latent, points):
+        a = latent[:, None, :]
+        return ((points / a).norm(dim=-1) - 1.0) * a.min(dim=-1).values
+
+
+@pytest.mark.parametrize("use_mean", [True, False])
+def test_generated_prior_decodes_the_regressed_latent_and_places_it_on_the_hull(use_mean):
+    from hoikit.eval.metrics import object_scores
+    from hoikit.video.prior import Prior, ellipsoid, generated_prior
+
+    hull = Prior(ellipsoid(np.array([0.08, 0.03, 0.03])), [0], "visual-hull-1")
+    rgb = np.zeros((64, 64, 3), np.uint8)
+    mask = np.zeros((64, 64), bool)
+    mask[20:44, 10:54] = True
+    p = generated_prior(_EllipsoidGenerator(), rgb, mask, hull, use_mean=use_mean)
+    assert p.source == "ellipsoid" and p.frames == [0]
+    ext = np.ptp(p.mesh.vertices, axis=0)
+    s = object_scores(p.mesh, hull.mesh, align="none", n_points=5000)
+    if use_mean:  # the same shape up to similarity: sim3 ICP puts it on the hull
+        assert s.cd_cm2 < 0.05 and ext[0] / ext[1] == pytest.approx(0.8 / 0.3, rel=0.1)
+    else:  # the flow's sphere, scaled onto the long hull
+        assert s.cd_cm2 > 0.3 and ext[0] / ext[1] == pytest.approx(1.0, rel=0.1)
+
+
 def test_visual_hull_of_a_sphere_converges_to_it():
     from hoikit.eval.metrics import object_scores
     from hoikit.video.carve import Poses, carve

@@ -122,6 +122,7 @@ def test_bench_video_on_synthetic_clips(tmp_path):
         assert out[v]["rr"] == 1.0
         assert set(out[v]) >= {"cd_cm2_mean", "f5", "f10", "ate_mm", "mpjpe_mm", "cd_h_cm2", "rr", "s_per_100_frames"}
     assert out["full"]["cd_cm2_mean"] < 3.0
+    assert out["prior"] == "visual-hull"  # as `hoikit video` without --weights
 
 
 @pytest.mark.slow

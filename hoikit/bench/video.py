@@ -21,8 +21,8 @@ from hoikit.eval.metrics import aggregate, rounded
 from hoikit.eval.video_method import ALIGN, KEYS, run_clip
 
 
-def run_variant(samples, hand_model, cfg, seed: int) -> dict[str, Any]:
-    records = [run_clip(s, hand_model, cfg, np.random.default_rng(seed * 7919 + i)) for i, s in enumerate(samples)]
+def run_variant(samples, hand_model, cfg, seed: int, generator=None) -> dict[str, Any]:
+    records = [run_clip(s, hand_model, cfg, np.random.default_rng(seed * 7919 + i), generator=generator) for i, s in enumerate(samples)]
     agg = aggregate(records, list(KEYS))
     frames = sum(r["frames"] for r in records)
     return {
@@ -34,8 +34,14 @@ def run_variant(samples, hand_model, cfg, seed: int) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def bench_video(synth_dir: str, n: int | None = None, ablations: bool = False, seed: int = 0, variants: tuple[str, ...] | None = None) -> dict[str, Any]:
-    """Score ``full`` (with ``ablations`` every variant) on the first ``n`` clips of a synthetic video set."""
+def bench_video(
+    synth_dir: str, n: int | None = None, ablations: bool = False, seed: int = 0, variants: tuple[str, ...] | None = None,
+    weights: str | None = None,
+) -> dict[str, Any]:
+    """Score ``full`` (with ``ablations`` every variant) on the first ``n`` clips of a synthetic video set.
+
+    The coarse prior is chosen as in ``hoikit video``: the visual hull, or with ``weights`` the shape
+    of hoikit-small with that file."""
     from hoikit.errors import InputError
     from hoikit.eval.datasets import SynthDataset
     from hoikit.hand import load_hand_model
@@ -46,9 +52,15 @@ def bench_video(synth_dir: str, n: int | None = None, ablations: bool = False, s
         raise InputError(f"{synth_dir}: not a video set (write one with `hoikit synth --video`)")
     samples = [ds[i] for i in range(len(ds) if n is None else min(n, len(ds)))]
     model = load_hand_model()
+    gen = None
+    if weights:
+        from hoikit.shape.small.generator import HoikitSmall
+
+        gen = HoikitSmall.load(weights)
     chosen = variants or (VARIANTS if ablations else ("full",))
     out: dict[str, Any] = {}
     for v in chosen:
-        out[v] = run_variant(samples, model, VideoConfig(seed=seed).with_variant(v), seed)
-    out.update({"n": len(samples), "synth": str(synth_dir), "align": ALIGN, "machine": machine_info()})
+        out[v] = run_variant(samples, model, VideoConfig(seed=seed).with_variant(v), seed, gen)
+    prior = getattr(gen, "name", "generator") if gen is not None else "visual-hull"
+    out.update({"n": len(samples), "prior": prior, "synth": str(synth_dir), "align": ALIGN, "machine": machine_info()})
     return out

@@ -73,14 +73,15 @@ def score_clip(recon, sample) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def run_clip(sample, hand_model, cfg, rng: np.random.Generator, out_dir: Path | None = None) -> dict[str, Any]:
-    """Reconstruct and score one synthetic clip; with ``out_dir`` its result folder is written there."""
+def run_clip(sample, hand_model, cfg, rng: np.random.Generator, out_dir: Path | None = None, generator=None) -> dict[str, Any]:
+    """Reconstruct and score one synthetic clip; with ``out_dir`` its result folder is written there.
+    ``generator``: the shape generator of the coarse prior (None: the visual hull prior)."""
     from hoikit.errors import HoikitError
     from hoikit.video.pipeline import reconstruct
 
     t0 = time.perf_counter()
     try:
-        recon = reconstruct(gt_inputs(sample, rng), hand_model, cfg)
+        recon = reconstruct(gt_inputs(sample, rng), hand_model, cfg, generator=generator)
         rec = score_clip(recon, sample)
         rec["timings"] = {k: round(v, 2) for k, v in recon.timings.items()}
         if out_dir is not None:

@@ -96,6 +96,9 @@ class VideoConfig:
     stride: int = 1
     max_frames: int | None = None
     prior_segments: int = 4
+    # The generated prior decodes the generator's regressed latent for the crop when it has one
+    # (hoikit-small), else a flow sample; False = always a flow sample
+    prior_regressed: bool = True
     pose_rounds: int = 2  # refine poses → carve → refine against the carve → carve
     # Gaussian smoothing of the hand joints over time (frames). 2 rather than 1: on the synthetic clips
     # (3 px keypoint noise) MPJPE 4.1 → 3.0 mm and the hand-implied rotation error 2.7° → 1.9° (seed 7)

@@ -221,7 +221,7 @@ def reconstruct(inputs: VideoInputs, hand_model, cfg: VideoConfig = VideoConfig(
         if generator is not None:
             from hoikit.video.prior import generated_prior
 
-            prior = generated_prior(generator, inputs.frames[ref], masks.object[ref], prior, cfg.seed)
+            prior = generated_prior(generator, inputs.frames[ref], masks.object[ref], prior, cfg.seed, cfg.prior_regressed)
     with clock("poses"):
         poses = _initial_poses(cfg, prior.mesh, hand_poses, camera, masks, inputs, features, warnings)
     hand_depth = None
@@ -359,10 +359,14 @@ def default_generator():
 
 def reconstruct_video(
     path: str | Path, out_dir: str | Path | None = None, config: VideoConfig | None = None, options: VideoOptions = VideoOptions(),
-    hand_model=None, segmenter=None, features=None, overlay: bool = True, generator="auto",
+    hand_model=None, segmenter=None, features=None, overlay: bool = True, generator=None,
 ) -> VideoReconstruction:
     """One video (file or frame folder) → the object (canonical mesh + per-frame poses) and the hand
     of every frame; writes the result folder when ``out_dir`` is given.
+
+    ``generator``: a shape generator for the coarse prior (``"auto"``: hoikit-small with its shipped
+    weights); None (default) = the visual hull of the selected frames, which scored better than
+    hoikit-small's shape on the synthetic clips (docs/video.md).
 
     Example::
 
@@ -379,8 +383,6 @@ def reconstruct_video(
     if generator == "auto":
         generator = default_generator()
     recon = reconstruct(inputs, hand_model or load_hand_model(), cfg, generator=generator, features=features)
-    if generator is None:
-        recon.warnings.append("no shape generator weights: the prior is the visual hull of the selected frames")
     if out_dir is not None:
         t0 = time.perf_counter()
         write_video_result(out_dir, recon, inputs.frames, overlay)

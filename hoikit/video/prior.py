@@ -89,8 +89,12 @@ def object_rgba(rgb: np.ndarray, mask: np.ndarray, size: int = GEN_CROP) -> np.n
     return np.concatenate([rgb_c, a[..., None]], -1).astype(np.uint8)
 
 
-def generated_prior(gen, rgb: np.ndarray, mask: np.ndarray, hull: Prior, seed: int = 0) -> Prior:
-    """The generator's shape for the frame ``rgb``/``mask``, placed onto ``hull`` (similarity ICP)."""
+def generated_prior(gen, rgb: np.ndarray, mask: np.ndarray, hull: Prior, seed: int = 0, use_mean: bool = True) -> Prior:
+    """The generator's shape for the frame ``rgb``/``mask``, placed onto ``hull`` (similarity ICP).
+
+    With ``use_mean`` and a generator that regresses a deterministic latent for the crop
+    (hoikit-small's latent regressor, :attr:`Conditioning.mean`), that latent is decoded; otherwise a
+    flow sample (``GEN_STEPS`` steps, CFG ``GEN_GUIDANCE``, noise from ``seed``)."""
     import torch
 
     from hoikit.geometry.registration import IcpConfig, icp
@@ -98,7 +102,10 @@ def generated_prior(gen, rgb: np.ndarray, mask: np.ndarray, hull: Prior, seed: i
     from hoikit.shape.interface import latent_to_mesh, sample_latent
 
     cond = gen.condition(object_rgba(rgb, mask))
-    latent = sample_latent(gen, cond, GEN_STEPS, GEN_GUIDANCE, torch.Generator().manual_seed(seed))
+    if use_mean and cond.mean is not None:
+        latent = cond.mean
+    else:
+        latent = sample_latent(gen, cond, GEN_STEPS, GEN_GUIDANCE, torch.Generator().manual_seed(seed))
     mesh = latent_to_mesh(gen, latent, GEN_GRID)
     if mesh is None or len(mesh.faces) < 4:
         return hull
