@@ -280,11 +280,9 @@ class VideoCommand:
             if features is not None and self.dinov2_layer is not None:
                 features.layer = self.dinov2_layer
         options = VideoOptions(self.hand, self.fx, self.fy, self.cx, self.cy, self.stride, self.max_frames, self.masks, self.hand_masks, self.mirrored)
-        generator = None
-        if self.weights is not None:
-            from hoikit.shape.small.generator import HoikitSmall
+        from hoikit.video.pipeline import prior_generator
 
-            generator = HoikitSmall.load(None if str(self.weights) == "default" else self.weights)
+        generator = prior_generator(str(self.weights) if self.weights else None)
         recon = reconstruct_video(self.path, self.out, cfg, options, segmenter=segmenter, features=features,
                                   overlay=not self.no_overlay, generator=generator)  # fmt: skip
         print(f"wrote {self.out} ({len(recon)} frames, {recon.timings.get('total', 0.0):.1f} s)")
@@ -460,15 +458,13 @@ class BenchVideoCommand:
     """Also run top1, no_template_pose, no_refine and sfm_init."""
     seed: int = 0
     weights: Optional[Path] = None
-    """hoikit-small weights for the coarse prior, as `hoikit video --weights` (default: the visual hull)."""
+    """hoikit-small weights for the coarse prior (`default` = the shipped file), as `hoikit video --weights`; without it the visual hull."""
     json: bool = False
     out: Path = Path("bench-results/video.json")
 
     def run(self) -> int:
         from hoikit.bench.video import bench_video
 
-        if self.weights and not self.weights.is_file():
-            raise InputError(f"--weights {self.weights}: no such file")
         weights = str(self.weights) if self.weights else None
         result = bench_video(str(self.synth), self.n, self.ablations, self.seed, weights=weights)
         return _bench_done(result, self.out, self.json, "hoikit bench video")

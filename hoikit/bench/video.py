@@ -41,26 +41,22 @@ def bench_video(
     """Score ``full`` (with ``ablations`` every variant) on the first ``n`` clips of a synthetic video set.
 
     The coarse prior is chosen as in ``hoikit video``: the visual hull, or with ``weights`` the shape
-    of hoikit-small with that file."""
+    of hoikit-small with that file (``"default"``: the shipped one)."""
     from hoikit.errors import InputError
     from hoikit.eval.datasets import SynthDataset
     from hoikit.hand import load_hand_model
     from hoikit.video.config import VARIANTS, VideoConfig
+    from hoikit.video.pipeline import prior_generator
 
     ds = SynthDataset(synth_dir)
     if not ds.is_video:
         raise InputError(f"{synth_dir}: not a video set (write one with `hoikit synth --video`)")
     samples = [ds[i] for i in range(len(ds) if n is None else min(n, len(ds)))]
     model = load_hand_model()
-    gen = None
-    if weights:
-        from hoikit.shape.small.generator import HoikitSmall
-
-        gen = HoikitSmall.load(weights)
+    gen = prior_generator(weights)
     chosen = variants or (VARIANTS if ablations else ("full",))
     out: dict[str, Any] = {}
     for v in chosen:
         out[v] = run_variant(samples, model, VideoConfig(seed=seed).with_variant(v), seed, gen)
-    prior = getattr(gen, "name", "generator") if gen is not None else "visual-hull"
-    out.update({"n": len(samples), "prior": prior, "synth": str(synth_dir), "align": ALIGN, "machine": machine_info()})
+    out.update({"n": len(samples), "prior": gen.name if gen is not None else "visual-hull", "synth": str(synth_dir), "align": ALIGN, "machine": machine_info()})
     return out

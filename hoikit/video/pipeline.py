@@ -357,6 +357,17 @@ def default_generator():
         return None
 
 
+def prior_generator(weights: str | None):
+    """The coarse-prior generator that ``--weights`` names: None (the visual hull) without it,
+    hoikit-small with the shipped file for ``"default"``, else with that file (MissingCheckpointError
+    naming it when it is not there)."""
+    if not weights:
+        return None
+    from hoikit.shape.small.generator import HoikitSmall
+
+    return HoikitSmall.load(None if str(weights) == "default" else weights)
+
+
 def reconstruct_video(
     path: str | Path, out_dir: str | Path | None = None, config: VideoConfig | None = None, options: VideoOptions = VideoOptions(),
     hand_model=None, segmenter=None, features=None, overlay: bool = True, generator=None,
