@@ -446,6 +446,25 @@ class BenchImageCommand:
 
 
 @dataclass
+class BenchMasksCommand:
+    """Score the embedded object segmenter (GrabCut around the grasp) and the keypoint-drawn hand
+    mask against a synthetic set's true masks, by IoU; keypoints are the truth + 3 px noise."""
+
+    synth: Path
+    """A folder written by `hoikit synth` (single images)."""
+    n: Optional[int] = None
+    """Use the first N samples (default: all)."""
+    seed: int = 0
+    json: bool = False
+    out: Path = Path("bench-results/masks.json")
+
+    def run(self) -> int:
+        from hoikit.bench.masks import bench_masks
+
+        return _bench_done(bench_masks(str(self.synth), self.n, self.seed), self.out, self.json, "hoikit bench masks")
+
+
+@dataclass
 class BenchVideoCommand:
     """Score the video method on a synthetic video set (`hoikit synth --video`): the full method and,
     with --ablations, AlignHOI Table B's variants; perception inputs are the ground truth + noise."""
@@ -480,6 +499,7 @@ class BenchCommand:
         Annotated[BenchPriorCommand, tyro.conf.subcommand("prior")],
         Annotated[BenchSynthCommand, tyro.conf.subcommand("synth")],
         Annotated[BenchImageCommand, tyro.conf.subcommand("image")],
+        Annotated[BenchMasksCommand, tyro.conf.subcommand("masks")],
         Annotated[BenchVideoCommand, tyro.conf.subcommand("video")],
     ]
 

@@ -222,7 +222,7 @@ def perceive(photo: str | Path, options: PerceptionOptions = PerceptionOptions()
     from hoikit.io.depth import load_depth
     from hoikit.io.images import Intrinsics, camera_for, load_image, load_mask
     from hoikit.perception.hands import HandDetectorConfig, MediaPipeHands, choose_hand, no_hand_error, place_in_camera
-    from hoikit.perception.segmentation import grasp_prompt, hand_mask_from_keypoints, mask_is_empty, segment_object_grabcut
+    from hoikit.perception.segmentation import grasp_prompt, hand_mask_from_keypoints, or_grasp_region, segment_object_grabcut
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -258,10 +258,8 @@ def perceive(photo: str | Path, options: PerceptionOptions = PerceptionOptions()
     if depth is None and models is not None and models.geometry is not None:
         depth = _depth_at(models.geometry.estimate(image.rgb).depth, image.size)
         backends["depth"] = models.geometry.name
-    if mask_is_empty(object_mask):
-        from hoikit.perception.segmentation import grasp_region
-
-        object_mask = grasp_region(hand.keypoints2d, hand_mask)
+    object_mask, fell_back = or_grasp_region(object_mask, hand.keypoints2d, hand_mask)
+    if fell_back:
         notes.append("object segmentation found nothing; using the region the grasp encloses")
     timings["segmentation"] = time.perf_counter() - t0
     side = hand.side if (options.hand in ("left", "right") or hand.side_score >= options.side_confidence) else "auto"

@@ -217,6 +217,13 @@ def grasp_region(keypoints2d: np.ndarray, hand: np.ndarray, cfg: SegmenterConfig
     return grown & ~hand
 
 
+def or_grasp_region(object_mask: np.ndarray, keypoints2d: np.ndarray, hand: np.ndarray) -> tuple[np.ndarray, bool]:
+    """``object_mask`` (H, W) bool, or the :func:`grasp_region` when it is empty; and whether it was."""
+    if mask_is_empty(object_mask):
+        return grasp_region(keypoints2d, hand), True
+    return object_mask, False
+
+
 def grasp_prompt(keypoints2d: np.ndarray, hand_mask: np.ndarray):
     """A promptable segmenter's prompt for the held object: positive points in what the grasp
     encloses (its centroid), negatives on the wrist and the middle knuckle, and a box around the

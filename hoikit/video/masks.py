@@ -49,15 +49,14 @@ def grabcut_propagated(frames: np.ndarray, keypoints2d: np.ndarray, hand: np.nda
     """(T, H, W) object masks: GrabCut seeded by each frame's grasp, kept inside the previous
     frame's object box (grown by :data:`TRACK_MARGIN`); an empty result falls back to the region
     the grasp encloses."""
-    from hoikit.perception.segmentation import grasp_region, mask_is_empty, segment_object_grabcut
+    from hoikit.perception.segmentation import or_grasp_region, segment_object_grabcut
 
     out, box = [], None
     for rgb, kp, h in zip(frames, keypoints2d, hand):
         obj = segment_object_grabcut(rgb, kp).object & ~h
         if box is not None:
             obj &= _box_mask(box, TRACK_MARGIN, h.shape)
-        if mask_is_empty(obj):
-            obj = grasp_region(kp, h)
+        obj, _ = or_grasp_region(obj, kp, h)
         out.append(obj)
         box = _box(obj) or box
     return np.stack(out)
