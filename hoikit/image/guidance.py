@@ -228,10 +228,12 @@ class GuidedSampler:
         groups = []
         if steer:
             groups.append({"params": [v_var], "lr": cfg.lr.velocity})
-        for params, free in ((self.hand_params, hand_free), (self.obj_params, with_object)):
+        hand_scale = not (cfg.metric_hand and not self.cues.has_depth)
+        for params, free, scaled in ((self.hand_params, hand_free, hand_scale), (self.obj_params, with_object, True)):
             if free:
-                groups += [{"params": [params.log_s], "lr": cfg.lr.log_scale}, {"params": [params.rot], "lr": cfg.lr.rotation},
-                           {"params": [params.t], "lr": cfg.lr.translation}]  # fmt: skip
+                groups += [{"params": [params.rot], "lr": cfg.lr.rotation}, {"params": [params.t], "lr": cfg.lr.translation}]
+                if scaled:
+                    groups.append({"params": [params.log_s], "lr": cfg.lr.log_scale})
         opt = torch.optim.Adam(groups, betas=(0.9, 0.99))
         trace = self.losses.setdefault(f"{phase}@{step}", [])
         if with_object and not steer:
