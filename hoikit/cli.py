@@ -282,7 +282,7 @@ class VideoCommand:
         options = VideoOptions(self.hand, self.fx, self.fy, self.cx, self.cy, self.stride, self.max_frames, self.masks, self.hand_masks, self.mirrored)
         from hoikit.video.pipeline import prior_generator
 
-        generator = prior_generator(str(self.weights) if self.weights else None)
+        generator = prior_generator(self.weights)
         recon = reconstruct_video(self.path, self.out, cfg, options, segmenter=segmenter, features=features,
                                   overlay=not self.no_overlay, generator=generator)  # fmt: skip
         print(f"wrote {self.out} ({len(recon)} frames, {recon.timings.get('total', 0.0):.1f} s)")
@@ -484,8 +484,7 @@ class BenchVideoCommand:
     def run(self) -> int:
         from hoikit.bench.video import bench_video
 
-        weights = str(self.weights) if self.weights else None
-        result = bench_video(str(self.synth), self.n, self.ablations, self.seed, weights=weights)
+        result = bench_video(str(self.synth), self.n, self.ablations, self.seed, weights=self.weights)
         return _bench_done(result, self.out, self.json, "hoikit bench video")
 
 

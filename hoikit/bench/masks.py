@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from hoikit.bench.machine import machine_info
-from hoikit.eval.image_method import KEYPOINT_NOISE_PX
+from hoikit.eval.image_method import noisy_keypoints
 
 
 def mask_iou(pred: np.ndarray, truth: np.ndarray) -> float:
@@ -27,7 +27,7 @@ def score_sample(sample, rng: np.random.Generator) -> dict[str, Any]:
     """One sample's record: object and hand IoU, whether the grasp-region fallback was used, seconds."""
     from hoikit.perception.segmentation import or_grasp_region, segment_object_grabcut
 
-    kp = sample.hand.joints2d + rng.normal(scale=KEYPOINT_NOISE_PX, size=(21, 2))
+    kp = noisy_keypoints(sample.hand.joints2d, rng)
     t0 = time.perf_counter()
     masks = segment_object_grabcut(sample.image, kp)
     obj, fell_back = or_grasp_region(masks.object, kp, masks.hand)

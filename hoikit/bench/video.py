@@ -12,6 +12,7 @@ run fails counts against RR.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,7 +37,7 @@ def run_variant(samples, hand_model, cfg, seed: int, generator=None) -> dict[str
 
 def bench_video(
     synth_dir: str, n: int | None = None, ablations: bool = False, seed: int = 0, variants: tuple[str, ...] | None = None,
-    weights: str | None = None,
+    weights: str | Path | None = None,
 ) -> dict[str, Any]:
     """Score ``full`` (with ``ablations`` every variant) on the first ``n`` clips of a synthetic video set.
 

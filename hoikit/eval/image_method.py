@@ -37,11 +37,16 @@ F_CURVE_MM: tuple[float, ...] = tuple(float(t) for t in range(1, 21))  # the F-s
 Inputs = Literal["rgb", "rgbd"]
 
 
+def noisy_keypoints(joints2d: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """(21, 2) true keypoints + Gaussian noise of ``KEYPOINT_NOISE_PX``: what a detector would give."""
+    return joints2d + rng.normal(scale=KEYPOINT_NOISE_PX, size=(21, 2))
+
+
 def gt_inputs(sample, rng: np.random.Generator, with_depth: bool) -> ImageInputs:
     """Perception inputs for a synthetic sample, with detector-like noise (module docstring)."""
     from hoikit.perception.hands import HandDetection, place_in_camera
 
-    kp = sample.hand.joints2d + rng.normal(scale=KEYPOINT_NOISE_PX, size=(21, 2))
+    kp = noisy_keypoints(sample.hand.joints2d, rng)
     joints = sample.hand.joints3d
     world = joints - joints[WRIST] + rng.normal(scale=JOINT_NOISE_M, size=(21, 3))
     det = HandDetection(kp, world, sample.hand.side, 1.0, "ground-truth+noise")

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from hoikit.eval.image_method import JOINT_NOISE_M, KEYPOINT_NOISE_PX
+from hoikit.eval.image_method import JOINT_NOISE_M, noisy_keypoints
 from hoikit.eval.metrics import ate_mm, bbox_center, cd_h_cm2, mpjpe_mm, object_scores
 from hoikit.types import WRIST
 
@@ -39,7 +39,7 @@ def gt_inputs(sample, rng: np.random.Generator):
 
     dets = []
     for f in sample.frames:
-        kp = f.hand.joints2d + rng.normal(scale=KEYPOINT_NOISE_PX, size=(21, 2))
+        kp = noisy_keypoints(f.hand.joints2d, rng)
         world = f.hand.joints3d - f.hand.joints3d[WRIST] + rng.normal(scale=JOINT_NOISE_M, size=(21, 3))
         dets.append(HandDetection(kp, world, f.hand.side, 1.0, "ground-truth+noise"))
     return VideoInputs(

@@ -62,9 +62,9 @@ class ImageConfig:
     hand_step: int = 4  # τ1: the hand-only phase runs at this step
     guidance_start: int = 5  # τ2: object phase here, joint phase after it, to the end
     hand_iters: int = 60
-    metric_hand: bool = False  # True: without depth the hand keeps its placed (metric) scale; see docs/image.md "The hand's scale"
     object_iters: int = 30
     joint_iters: int = 12
+    metric_hand: bool = False  # True: without depth the hand keeps its placed (metric) scale; see docs/image.md "The hand's scale"
     guidance_scale: float = 1.0  # classifier-free guidance of the shape generator (1 = none: hoikit-small thins thin objects away under CFG)
     decay_guidance_scale: bool = True  # w·(1 − i/N) once guidance starts (official release)
     grid_res: int = 40  # SDF grid the guidance loop meshes (canonical cube)

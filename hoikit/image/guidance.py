@@ -228,8 +228,8 @@ class GuidedSampler:
         groups = []
         if steer:
             groups.append({"params": [v_var], "lr": cfg.lr.velocity})
-        hand_scale = not (cfg.metric_hand and not self.cues.has_depth)
-        for params, free, scaled in ((self.hand_params, hand_free, hand_scale), (self.obj_params, with_object, True)):
+        hand_scale_free = self.cues.has_depth or not cfg.metric_hand  # no depth: the metric hand is the anchor
+        for params, free, scaled in ((self.hand_params, hand_free, hand_scale_free), (self.obj_params, with_object, True)):
             if free:
                 groups += [{"params": [params.rot], "lr": cfg.lr.rotation}, {"params": [params.t], "lr": cfg.lr.translation}]
                 if scaled:

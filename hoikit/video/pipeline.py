@@ -357,7 +357,7 @@ def default_generator():
         return None
 
 
-def prior_generator(weights: str | None):
+def prior_generator(weights: str | Path | None):
     """The coarse-prior generator that ``--weights`` names: None (the visual hull) without it,
     hoikit-small with the shipped file for ``"default"``, else with that file (MissingCheckpointError
     naming it when it is not there)."""
