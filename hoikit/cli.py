@@ -137,7 +137,9 @@ class ImageCommand:
     mano: Optional[Path] = None
     """MANO_RIGHT.pkl: use MANO instead of hoikit's hand model (or set HOIKIT_MANO)."""
     sam2: Optional[Path] = None
-    """SAM 2.1 checkpoint (.pt): segment the object with SAM 2 instead of GrabCut."""
+    """SAM 2.1 checkpoint (.pt): segment the object with SAM 2 instead of the embedded segmenter."""
+    segmenter: Literal["hoikit-seg", "grabcut"] = "hoikit-seg"
+    """The embedded object segmenter (without --object-mask and --sam2): hoikit's own U-Net, or GrabCut seeded from the grasp."""
     moge: Optional[Path] = None
     """MoGe-2 model.pt: partial geometry from the photo when no --depth is given."""
     flux: Optional[Path] = None
@@ -181,7 +183,7 @@ class ImageCommand:
             raise InputError(f"{inputs[0]}: no such file")
         options = PerceptionOptions(self.hand, self.fx, self.fy, self.cx, self.cy, self.object_mask, self.depth, self.mirrored)
         models = Models.load(_with_explicit_members(ModelsConfig(
-            hunyuan=self.hunyuan, sam2=self.sam2, moge=self.moge, flux_kontext=self.flux, mano=self.mano)))
+            segmentation=self.segmenter, hunyuan=self.hunyuan, sam2=self.sam2, moge=self.moge, flux_kontext=self.flux, mano=self.mano)))
 
         def one(photo: Path, out_dir: Path) -> dict:
             inp = perceive(photo, options, models=models)
@@ -447,21 +449,31 @@ class BenchImageCommand:
 
 @dataclass
 class BenchMasksCommand:
-    """Score the embedded object segmenter (GrabCut around the grasp) and the keypoint-drawn hand
-    mask against a synthetic set's true masks, by IoU; keypoints are the truth + 3 px noise."""
+    """Score the embedded object segmenters (hoikit-seg, GrabCut around the grasp) and the
+    keypoint-drawn hand mask against a synthetic set's true masks, by IoU; keypoints are the truth
+    + 3 px noise."""
 
     synth: Path
     """A folder written by `hoikit synth` (single images)."""
     n: Optional[int] = None
     """Use the first N samples (default: all)."""
     seed: int = 0
+    segmenters: str = "hoikit-seg,grabcut"
+    """Comma-separated embedded segmenters to score."""
+    weights: Optional[Path] = None
+    """hoikit-seg weights (default: the shipped ones)."""
     json: bool = False
     out: Path = Path("bench-results/masks.json")
 
     def run(self) -> int:
         from hoikit.bench.masks import bench_masks
 
-        return _bench_done(bench_masks(str(self.synth), self.n, self.seed), self.out, self.json, "hoikit bench masks")
+        chosen = tuple(v.strip() for v in self.segmenters.split(",") if v.strip())
+        try:
+            result = bench_masks(str(self.synth), self.n, self.seed, chosen, self.weights)
+        except ValueError as e:  # an unknown segmenter name
+            raise InputError(str(e)) from None
+        return _bench_done(result, self.out, self.json, "hoikit bench masks")
 
 
 @dataclass
@@ -591,6 +603,39 @@ class TrainPriorCommand:
         if self.quick:
             cfg = replace(cfg, shards=2, objects_per_shard=8, ae_steps=50, flow_steps=50, regress_steps=min(cfg.regress_steps, 50))
         path = train_prior(cfg, self.work_dir, self.out or default_weights_path())
+        print(f"wrote {path}")
+        return 0
+
+
+@dataclass
+class TrainSegCommand:
+    """Train hoikit-seg (the embedded object segmenter) from scratch; reproduces the shipped weights."""
+
+    seed: int = 0
+    work_dir: Path = Path("seg-work")
+    """The generated crops (data.npz, reused when present)."""
+    out: Optional[Path] = None
+    """Weights file (default: the package's own hoikit/perception/graspseg/weights/hoikit_seg.safetensors)."""
+    scenes: Optional[int] = None
+    """Synthetic scenes to cut crops from (default: SegTrainConfig's)."""
+    steps: Optional[int] = None
+    """Training steps (default: SegTrainConfig's)."""
+    quick: bool = False
+    """A tiny run (a minute) to check the pipeline end to end; not for use."""
+
+    def run(self) -> int:
+        from dataclasses import replace
+
+        from hoikit.perception.graspseg.segmenter import default_weights_path
+        from hoikit.perception.graspseg.train import SegTrainConfig, train_segmenter
+
+        cfg = SegTrainConfig(seed=self.seed)
+        cfg = replace(cfg, **{k: v for k, v in (("scenes", self.scenes), ("steps", self.steps)) if v is not None})
+        if cfg.scenes < 1 or cfg.steps < 1:
+            raise InputError(f"--scenes and --steps must be at least 1, got {cfg.scenes} and {cfg.steps}")
+        if self.quick:
+            cfg = replace(cfg, scenes=8, steps=20, batch=4)
+        path = train_segmenter(cfg, self.work_dir, self.out or default_weights_path())
         print(f"wrote {path}")
         return 0
 
@@ -766,6 +811,7 @@ COMMANDS = {
     "synth": SynthCommand,
     "bench": BenchCommand,
     "train-prior": TrainPriorCommand,
+    "train-seg": TrainSegCommand,
     "models": ModelsCommand,
     "eval": EvalCommand,
     "view": ViewCommand,

@@ -38,16 +38,25 @@ def test_bench_masks_writes_per_sample_ious(synth_set, tmp_path, capsys):
     assert main(["bench", "masks", "--synth", str(synth_set), "--json", "--out", str(out)]) == 0
     d = json.loads(out.read_text())
     assert d["n"] == 3 and len(d["per_image"]) == 3
-    obj = [r["object_iou"] for r in d["per_image"]]
+    obj = [r[d["segmenter"]]["object_iou"] for r in d["per_image"]]
     assert d["object_iou_mean"] == pytest.approx(np.mean(obj), abs=1e-3)
     assert d["object_iou_median"] == pytest.approx(np.median(obj), abs=1e-3)
     assert all(0.0 <= v <= 1.0 for v in obj)
-    # the hand mask drawn from the noiseless keypoints, scored independently, is close to the bench's
+    # GrabCut's hand mask is the one drawn from the keypoints: drawn from the noiseless keypoints and
+    # scored independently, it is close to the bench's
     ds = SynthDataset(synth_set)
     for s, r in zip(ds, d["per_image"]):
         drawn = hand_mask_from_keypoints(s.hand.joints2d, s.mask_hand.shape)
-        assert abs(mask_iou(drawn, s.mask_hand) - r["hand_iou"]) < 0.15
-        assert r["hand_iou"] > 0.2  # the drawn hand lies on the rendered one
+        assert abs(mask_iou(drawn, s.mask_hand) - r["grabcut"]["hand_iou"]) < 0.15
+        assert r["grabcut"]["hand_iou"] > 0.2  # the drawn hand lies on the rendered one
+    assert set(d["segmenters"]) == {"hoikit-seg", "grabcut"}
+    for name, summary in d["segmenters"].items():
+        assert summary["object_iou_mean"] == pytest.approx(np.mean([r[name]["object_iou"] for r in d["per_image"]]), abs=1e-3)
+
+
+def test_bench_masks_rejects_an_unknown_segmenter(synth_set, capsys):
+    assert main(["bench", "masks", "--synth", str(synth_set), "--segmenters", "magic"]) == 2
+    assert "unknown segmenter" in capsys.readouterr().err
 
 
 def test_bench_masks_on_a_missing_folder_is_exit_2(tmp_path, capsys):

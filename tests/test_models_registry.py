@@ -16,11 +16,12 @@ from hoikit.models.registry import (
     ROLE_NAMES,
     SAM2_TINY,
     ModelsConfig,
+    default_member,
     load_backend,
     member_status,
     registry_report,
 )
-from hoikit.perception.roles import GrabCutSegmenter, Segmenter
+from hoikit.perception.roles import EmbeddedSegmenter, GrabCutSegmenter, Segmenter
 
 FILE_SPEC = CheckpointSpec(
     key="thing", what="Thing checkpoint", kind="file", hoikit_path="thing/thing.pt",
@@ -143,8 +144,10 @@ def test_package_status_reasons():
 def test_every_role_has_one_embedded_default_and_adapters():
     for role in ROLE_NAMES:
         ms = [m for m in MEMBERS if m.role == role]
-        assert sum(m.embedded for m in ms) == 1, role
+        assert any(m.embedded for m in ms), role
         assert any(not m.embedded for m in ms), role
+        # the default member is the first embedded one (segmentation has two: hoikit-seg, GrabCut)
+        assert default_member(role).name == getattr(ModelsConfig(), role), role
     for m in MEMBERS:
         assert m.licence and m.summary
         assert (m.loader is None) == (m.not_implemented is not None), m.name
@@ -176,7 +179,9 @@ def test_load_backend_missing_checkpoint_is_exit_2(monkeypatch, tmp_path):
 
 def test_load_backend_embedded_default_implements_the_protocol():
     seg = load_backend("segmentation")
-    assert isinstance(seg, GrabCutSegmenter) and isinstance(seg, Segmenter)
+    assert isinstance(seg, EmbeddedSegmenter) and isinstance(seg, Segmenter) and seg.name == "hoikit-seg"
+    grabcut = load_backend("segmentation", ModelsConfig(segmentation="grabcut"))
+    assert isinstance(grabcut, GrabCutSegmenter) and grabcut.method == "grabcut"
 
 
 def test_auto_picks_an_available_adapter(tmp_path):
@@ -184,13 +189,13 @@ def test_auto_picks_an_available_adapter(tmp_path):
     report = registry_report(ModelsConfig(segmentation="auto"), env=env, import_check=False)
     seg = next(r for r in report["roles"] if r["role"] == "segmentation")
     sam2 = next(m for m in seg["members"] if m["name"] == "sam2")
-    assert seg["in_use"] == ("sam2" if sam2["available"] else "grabcut")
+    assert seg["in_use"] == ("sam2" if sam2["available"] else "hoikit-seg")
     touch(tmp_path / "sam2" / "sam2.1_hiera_tiny.pt")
     report = registry_report(ModelsConfig(segmentation="auto"), env=env, import_check=False)
     seg = next(r for r in report["roles"] if r["role"] == "segmentation")
     sam2 = next(m for m in seg["members"] if m["name"] == "sam2")
     assert sam2["checkpoint"]["found"] == str(tmp_path / "sam2" / "sam2.1_hiera_tiny.pt")
-    assert seg["in_use"] == ("sam2" if all(p["ok"] for p in sam2["packages"]) else "grabcut")
+    assert seg["in_use"] == ("sam2" if all(p["ok"] for p in sam2["packages"]) else "hoikit-seg")
 
 
 def test_hoikit_models_json(capsys, monkeypatch, tmp_path):
@@ -207,7 +212,7 @@ def test_hoikit_models_json(capsys, monkeypatch, tmp_path):
     assert report["hf_hub_cache"] == str(tmp_path / "hf" / "hub")
     roles = {r["role"]: r for r in report["roles"]}
     assert set(roles) == set(ROLE_NAMES)
-    assert roles["segmentation"]["in_use"] == "grabcut" and roles["shape"]["in_use"] == "hunyuan3d-2"
+    assert roles["segmentation"]["in_use"] == "hoikit-seg" and roles["shape"]["in_use"] == "hunyuan3d-2"
     by_name = {m["name"]: m for r in report["roles"] for m in r["members"]}
     assert by_name["sam2"]["checkpoint"]["found"] == str(given)
     assert by_name["sam2"]["checkpoint"]["looked"] == [{"source": "--sam2", "path": str(given)}]

@@ -133,4 +133,4 @@ def test_real_clip_hold_sushi_runs_with_embedded_defaults(tmp_path):
     assert main(["video", str(clip), "-o", str(tmp_path / "sushi")]) == 0
     assert (tmp_path / "sushi" / "overlay.mp4").stat().st_size > 0
     res = json.loads((tmp_path / "sushi" / "result.json").read_text())
-    assert res["frames"] > 10 and res["backends"]["segmentation"] == "grabcut-propagated"
+    assert res["frames"] > 10 and res["backends"]["segmentation"] == "hoikit-seg-propagated"

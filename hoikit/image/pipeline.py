@@ -211,8 +211,8 @@ class PerceptionOptions:
 
 def perceive(photo: str | Path, options: PerceptionOptions = PerceptionOptions(), detector=None, models: "Models | None" = None) -> ImageInputs:
     """Perception of one photo: image + intrinsics, MediaPipe hand (with retries) placed by PnP,
-    object mask (given, else ``models.segmenter`` prompted by the grasp, else GrabCut seeded from
-    the grasp), depth (given, else ``models.geometry`` such as MoGe-2, else none).
+    object mask (given, else ``models.segmenter`` prompted by the grasp, else the embedded
+    segmenter on the grasp: hoikit-seg or GrabCut), depth (given, else ``models.geometry`` such as MoGe-2, else none).
 
     Raises:
         InputError: unreadable image / mask / depth (exit 2).
@@ -222,7 +222,8 @@ def perceive(photo: str | Path, options: PerceptionOptions = PerceptionOptions()
     from hoikit.io.depth import load_depth
     from hoikit.io.images import Intrinsics, camera_for, load_image, load_mask
     from hoikit.perception.hands import HandDetectorConfig, MediaPipeHands, choose_hand, no_hand_error, place_in_camera
-    from hoikit.perception.segmentation import grasp_prompt, hand_mask_from_keypoints, or_grasp_region, segment_object_grabcut
+    from hoikit.perception.graspseg.segmenter import DEFAULT_EMBEDDED, embedded_masks
+    from hoikit.perception.segmentation import grasp_prompt, hand_mask_from_keypoints, or_grasp_region
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -253,7 +254,7 @@ def perceive(photo: str | Path, options: PerceptionOptions = PerceptionOptions()
         backends["segmentation"] = models.segmenter.name
     else:
         others = tuple(h.keypoints2d for h in hands if h is not hand)
-        masks = segment_object_grabcut(image.rgb, hand.keypoints2d, other_hands=others)
+        masks = embedded_masks(image.rgb, hand.keypoints2d, others, models.embedded_segmenter if models else DEFAULT_EMBEDDED)
         hand_mask, object_mask, backends["segmentation"] = masks.hand, masks.object, masks.source
     if depth is None and models is not None and models.geometry is not None:
         depth = _depth_at(models.geometry.estimate(image.rgb).depth, image.size)
@@ -279,14 +280,15 @@ def _depth_at(depth: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 @dataclass(frozen=True)
 class Models:
     """The members in use (loaded once per batch): shape generator and hand model, and the
-    optional perception adapters — ``None`` means the embedded default (GrabCut, no/given depth,
-    OpenCV inpainting)."""
+    optional perception adapters — ``None`` means the embedded default (``embedded_segmenter``,
+    no/given depth, OpenCV inpainting)."""
 
     generator: object
     hand: object
     segmenter: object | None = None
     geometry: object | None = None
     inpainter: object | None = None
+    embedded_segmenter: str = "hoikit-seg"  # used when ``segmenter`` is None: "hoikit-seg" or "grabcut"
 
     @classmethod
     def load(cls, config=None, weights: Path | None = None) -> "Models":
@@ -297,18 +299,20 @@ class Models:
         """
         from hoikit.hand import load_hand_model
         from hoikit.models.registry import ModelsConfig, load_backend
+        from hoikit.perception.graspseg.segmenter import DEFAULT_EMBEDDED, EMBEDDED_SEGMENTERS
 
         config = config or ModelsConfig()
         chosen = {role: getattr(config, role) for role in ("segmentation", "depth", "inpainting", "shape")}
-        defaults = {"segmentation": "grabcut", "depth": "depth-file", "inpainting": "opencv-telea", "shape": "hoikit-small"}
-        extra = {role: load_backend(role, config) for role, name in chosen.items() if name != defaults[role] and role != "shape"}
+        embedded = {"segmentation": EMBEDDED_SEGMENTERS, "depth": ("depth-file",), "inpainting": ("opencv-telea",), "shape": ("hoikit-small",)}
+        extra = {role: load_backend(role, config) for role, name in chosen.items() if name not in embedded[role] and role != "shape"}
         if chosen["shape"] == "hoikit-small":
             from hoikit.shape.small.generator import HoikitSmall
 
             gen = HoikitSmall.load(weights)
         else:
             gen = load_backend("shape", config)
-        return cls(gen, load_hand_model(config.mano), extra.get("segmentation"), extra.get("depth"), extra.get("inpainting"))
+        seg = chosen["segmentation"] if chosen["segmentation"] in EMBEDDED_SEGMENTERS else DEFAULT_EMBEDDED
+        return cls(gen, load_hand_model(config.mano), extra.get("segmentation"), extra.get("depth"), extra.get("inpainting"), seg)
 
 
 def pictures(rgb: np.ndarray, recon: Reconstruction) -> dict[str, np.ndarray]:

@@ -48,6 +48,7 @@ class Member:
         install_note: how to get the packages when no extra does it.
         checkpoint: what it loads and where it is looked for (None: nothing to load).
         bundled: ``"module:function"`` returning the path of weights shipped inside hoikit.
+        trainer: the ``hoikit`` subcommand that reproduces those weights.
         loader: ``"module:callable"`` taking the resolved checkpoint path (or None) and returning
             the role object, e.g. ``"hoikit.shape.hunyuan:Hunyuan3D2.load"`` (None: not implemented).
         not_implemented: why it cannot be used yet.
@@ -63,6 +64,7 @@ class Member:
     install_note: str = ""
     checkpoint: CheckpointSpec | None = None
     bundled: str | None = None
+    trainer: str = ""  # the hoikit command that trains the bundled weights
     loader: str | None = None
     not_implemented: str | None = None
 
@@ -133,6 +135,10 @@ MEMBERS: tuple[Member, ...] = (
     Member("hamer", "hands", False, "HaMeR code MIT; needs MANO (MPI licence, no redistribution)",
            "HaMeR hand mesh recovery", checkpoint=MANO,
            not_implemented="not implemented yet (needs MANO)"),
+    Member("hoikit-seg", "segmentation", True, "hoikit (MIT); weights trained by `hoikit train-seg` on hoikit synth",
+           "hoikit's own U-Net on the grasp crop (RGB + the drawn hand + the grasp region)",
+           bundled="hoikit.perception.graspseg.segmenter:default_weights_path", trainer="train-seg",
+           loader="hoikit.perception.roles:EmbeddedSegmenter.load"),
     Member("grabcut", "segmentation", True, "hoikit (MIT); OpenCV Apache-2.0",
            "GrabCut seeded from the grasp (or a box/points prompt)",
            loader="hoikit.perception.roles:GrabCutSegmenter.load"),
@@ -155,7 +161,7 @@ MEMBERS: tuple[Member, ...] = (
            checkpoint=FLUX_KONTEXT, loader="hoikit.perception.flux_inpainter:FluxKontextInpainter.load"),
     Member("hoikit-small", "shape", True, "hoikit (MIT)",
            "hoikit's small rectified-flow shape generator, trained on procedural objects",
-           bundled="hoikit.shape.small.generator:default_weights_path",
+           bundled="hoikit.shape.small.generator:default_weights_path", trainer="train-prior",
            loader="hoikit.shape.small.generator:HoikitSmall.load"),
     Member("hunyuan3d-2", "shape", False,
            "Tencent Hunyuan3D-2 Community License (not valid in the EU, UK and South Korea)",
@@ -200,7 +206,7 @@ class ModelsConfig:
 
     hands: Literal["mediapipe", "hamer", "auto"] = "mediapipe"
     """Hand detector."""
-    segmentation: Literal["grabcut", "sam2", "auto"] = "grabcut"
+    segmentation: Literal["hoikit-seg", "grabcut", "sam2", "auto"] = "hoikit-seg"
     """Object (and video) segmentation."""
     depth: Literal["depth-file", "moge-2", "auto"] = "depth-file"
     """Partial geometry: a given depth map, or MoGe-2."""
@@ -284,7 +290,7 @@ def member_status(
         status.bundled_path = Path(_resolve_attr(m.bundled)())
         if not status.bundled_path.is_file():
             status.available = False
-            status.reasons.append(f"weights not shipped yet: {status.bundled_path} (trained by `hoikit train-prior`)")
+            status.reasons.append(f"weights not shipped yet: {status.bundled_path} (trained by `hoikit {m.trainer}`)")
     return status
 
 

@@ -196,30 +196,34 @@ def grabcut_rect(rgb: np.ndarray, prompt: Prompt, iterations: int = 5, margin: f
 
 
 @dataclass
-class GrabCutSegmenter:
-    """The embedded segmenter behind the :class:`Segmenter` protocol.
+class EmbeddedSegmenter:
+    """The embedded segmenters behind the :class:`Segmenter` protocol.
 
-    With hand keypoints it runs hoikit's grasp-seeded GrabCut
-    (:func:`hoikit.perception.segmentation.segment_object_grabcut`) and keeps the part inside the
+    With hand keypoints it runs ``method`` — hoikit-seg or the grasp-seeded GrabCut
+    (:func:`hoikit.perception.graspseg.segmenter.embedded_masks`) — and keeps the part inside the
     prompt's box; without them it runs GrabCut from the prompt. Video: each frame is prompted with
     the previous frame's mask box (tracking by box).
     """
 
     keypoints2d: np.ndarray | None = None  # (21, 2) pixels of the holding hand, frame 0 only
     track_margin: float = 0.2  # the next frame's box: this frame's mask box grown by this (motion)
-    name: str = "grabcut"
+    method: str = "hoikit-seg"  # "hoikit-seg" or "grabcut"
+    name: str = ""  # default: ``method``
+
+    def __post_init__(self) -> None:
+        self.name = self.name or self.method
 
     @classmethod
-    def load(cls, checkpoint: Path | None = None) -> "GrabCutSegmenter":
+    def load(cls, checkpoint: Path | None = None) -> "EmbeddedSegmenter":
         return cls()
 
     def segment(self, rgb: np.ndarray, prompt: PromptLike) -> np.ndarray:
         p = as_prompt(prompt)
         if self.keypoints2d is None:
             return grabcut_rect(rgb, p)
-        from hoikit.perception.segmentation import segment_object_grabcut
+        from hoikit.perception.graspseg.segmenter import embedded_masks
 
-        obj = segment_object_grabcut(rgb, self.keypoints2d).object
+        obj = embedded_masks(rgb, self.keypoints2d, method=self.method).object
         if p.box is not None:
             x0, y0, x1, y1 = (int(round(v)) for v in p.box)
             inside = np.zeros_like(obj)
@@ -232,11 +236,22 @@ class GrabCutSegmenter:
             return []
         masks = [self.segment(frames[0], first_frame_prompt)]
         box = mask_box(masks[0]) or as_prompt(first_frame_prompt).bounding_box()
-        tracker = GrabCutSegmenter(name=self.name)  # hand keypoints belong to frame 0 only
+        tracker = type(self)(method=self.method, name=self.name)  # hand keypoints belong to frame 0 only
         for frame in frames[1:]:
             masks.append(tracker.segment(frame, Prompt(box=grow_box(box, self.track_margin))))
             box = mask_box(masks[-1]) or box
         return masks
+
+
+@dataclass
+class GrabCutSegmenter(EmbeddedSegmenter):
+    """:class:`EmbeddedSegmenter` with GrabCut seeded from the grasp."""
+
+    method: str = "grabcut"
+
+    @classmethod
+    def load(cls, checkpoint: Path | None = None) -> "GrabCutSegmenter":
+        return cls()
 
 
 @dataclass

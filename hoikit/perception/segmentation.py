@@ -173,11 +173,7 @@ def _segment(rgb: np.ndarray, keypoints2d: np.ndarray, cfg: SegmenterConfig, oth
 
     h, w = rgb.shape[:2]
     hand = hand_mask_from_keypoints(keypoints2d, (h, w), cfg.finger_width)
-    others = np.zeros((h, w), bool)
-    for kp in other_hands:
-        other = hand_mask_from_keypoints(kp, (h, w), cfg.finger_width)
-        if (other & hand).sum() < 0.3 * other.sum():  # not a second detection of the same hand
-            others |= other | forearm_mask(kp, (h, w))
+    others = other_hands_mask(other_hands, hand, cfg.finger_width)
     roi = _roi(keypoints2d, (h, w), cfg.roi_scale)
     labels = _seed(keypoints2d, hand, roi, cfg)
     labels[others & ~hand] = cv2.GC_BGD
@@ -197,10 +193,26 @@ def _segment(rgb: np.ndarray, keypoints2d: np.ndarray, cfg: SegmenterConfig, oth
         fg = np.isin(lab_small, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.uint8)
         fg = cv2.resize(fg, (x1 - x0, y1 - y0), interpolation=cv2.INTER_NEAREST) > 0
         obj[y0:y1, x0:x1] = fg
-    obj &= ~hand & ~others
-    obj = _keep_grasped_components(obj, keypoints2d, hand)
-    obj = _fill_holes(obj) & ~hand & ~others
-    return Masks(hand=hand, object=obj, source="grabcut")
+    return Masks(hand=hand, object=clean_object_mask(obj, keypoints2d, hand, others), source="grabcut")
+
+
+def other_hands_mask(other_hands: tuple[np.ndarray, ...], hand: np.ndarray, finger_width: float = SegmenterConfig.finger_width) -> np.ndarray:
+    """(H, W) bool: the other hands (keypoints (21, 2) each) and their forearms — never the object.
+    A detection that mostly covers ``hand`` is a second detection of the same hand and is skipped."""
+    others = np.zeros(hand.shape, bool)
+    for kp in other_hands:
+        other = hand_mask_from_keypoints(kp, hand.shape, finger_width)
+        if (other & hand).sum() < 0.3 * other.sum():
+            others |= other | forearm_mask(kp, hand.shape)
+    return others
+
+
+def clean_object_mask(obj: np.ndarray, keypoints2d: np.ndarray, hand: np.ndarray, others: np.ndarray, exclude_hand: bool = True) -> np.ndarray:
+    """A raw object mask (H, W) bool without the other hands (and, with ``exclude_hand``, without
+    the drawn ``hand``), reduced to the components the grasp touches, holes filled."""
+    drop = (hand | others) if exclude_hand else others
+    obj = _keep_grasped_components(obj & ~drop, keypoints2d, hand)
+    return _fill_holes(obj) & ~drop
 
 
 def mask_is_empty(mask: np.ndarray, min_area_frac: float = SegmenterConfig.min_area_frac) -> bool:

@@ -1,6 +1,7 @@
-"""Object and hand masks for every frame: given (mask folders), the embedded GrabCut seeded by each
-frame's grasp and kept inside the previous frame's object box grown for motion (propagation), or
-a video segmenter adapter (SAM 2) prompted on the first frame with the grasp and tracked.
+"""Object and hand masks for every frame: given (mask folders), the embedded segmenter (hoikit-seg
+or GrabCut) on each frame's grasp, kept inside the previous frame's object box grown for motion
+(propagation), or a video segmenter adapter (SAM 2) prompted on the first frame with the grasp and
+tracked.
 """
 
 from __future__ import annotations
@@ -45,15 +46,16 @@ def _box(mask: np.ndarray) -> tuple[float, float, float, float] | None:
     return (xs.min(), ys.min(), xs.max(), ys.max()) if len(xs) else None
 
 
-def grabcut_propagated(frames: np.ndarray, keypoints2d: np.ndarray, hand: np.ndarray) -> np.ndarray:
-    """(T, H, W) object masks: GrabCut seeded by each frame's grasp, kept inside the previous
-    frame's object box (grown by :data:`TRACK_MARGIN`); an empty result falls back to the region
-    the grasp encloses."""
-    from hoikit.perception.segmentation import or_grasp_region, segment_object_grabcut
+def embedded_propagated(frames: np.ndarray, keypoints2d: np.ndarray, hand: np.ndarray, method: str | None = None) -> np.ndarray:
+    """(T, H, W) object masks: the embedded segmenter ``method`` (default hoikit's) on each frame's
+    grasp, kept inside the previous frame's object box (grown by :data:`TRACK_MARGIN`); an empty
+    result falls back to the region the grasp encloses."""
+    from hoikit.perception.graspseg.segmenter import DEFAULT_EMBEDDED, embedded_masks
+    from hoikit.perception.segmentation import or_grasp_region
 
     out, box = [], None
     for rgb, kp, h in zip(frames, keypoints2d, hand):
-        obj = segment_object_grabcut(rgb, kp).object & ~h
+        obj = embedded_masks(rgb, kp, method=method or DEFAULT_EMBEDDED).object & ~h
         if box is not None:
             obj &= _box_mask(box, TRACK_MARGIN, h.shape)
         obj, _ = or_grasp_region(obj, kp, h)
@@ -74,11 +76,14 @@ def clip_masks(
     frames: np.ndarray, keypoints2d: np.ndarray, object_given: np.ndarray | None = None, hand_given: np.ndarray | None = None,
     segmenter=None,
 ) -> ClipMasks:
-    """The masks of a clip: given ones first, else the segmenter adapter, else GrabCut propagated."""
+    """The masks of a clip: given ones first, else the segmenter adapter, else the embedded
+    segmenter propagated (source ``"<name>-propagated"``)."""
     shape = frames.shape[1:3]
     hand = hand_given if hand_given is not None else hand_masks(keypoints2d, shape)
     if object_given is not None:
         return ClipMasks(object_given & ~hand if hand_given is None else object_given, hand, "given")
     if segmenter is not None:
         return ClipMasks(segmenter_masks(frames, keypoints2d, hand, segmenter), hand, getattr(segmenter, "name", "segmenter"))
-    return ClipMasks(grabcut_propagated(frames, keypoints2d, hand), hand, "grabcut-propagated")
+    from hoikit.perception.graspseg.segmenter import DEFAULT_EMBEDDED
+
+    return ClipMasks(embedded_propagated(frames, keypoints2d, hand), hand, f"{DEFAULT_EMBEDDED}-propagated")
