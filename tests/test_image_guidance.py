@@ -53,3 +53,17 @@ def test_the_hand_scale_is_free_with_depth_or_when_asked(sample, models):
     s_depth, _ = _hand_scale(sample, models, "rgbd", metric_hand=True)
     s_free, ratio = _hand_scale(sample, models, "rgb", metric_hand=False)
     assert abs(s_depth - 1.0) > 1e-6 and abs(s_free - 1.0) > 1e-6 and ratio == pytest.approx(s_free, rel=1e-3)
+
+
+@pytest.mark.slow
+def test_the_joint_phase_moves_the_hand_by_its_step_factor(sample, models):
+    """Without the hand phase (no_phase1), only the joint phase can move the hand: with a step
+    factor of 0 it stays exactly where the fit put it; with 1 it moves."""
+    inp = gt_inputs(sample, np.random.default_rng(0), with_depth=False)
+    base = replace(preset("fast"), **TINY).with_ablation("no_phase1")
+    moved = {}
+    for factor in (0.0, 1.0):
+        cfg = replace(base, lr=replace(base.lr, joint_hand_factor=factor))
+        T = reconstruct(inp, models.generator, models.hand, cfg).hand.params["guidance_transform"]
+        moved[factor] = abs(T["s"] - 1.0) + float(np.abs(np.asarray(T["t"])).sum())
+    assert moved[0.0] == 0.0 and moved[1.0] > 1e-5

@@ -229,11 +229,12 @@ class GuidedSampler:
         if steer:
             groups.append({"params": [v_var], "lr": cfg.lr.velocity})
         hand_scale_free = self.cues.has_depth or not cfg.metric_hand  # no depth: the metric hand is the anchor
-        for params, free, scaled in ((self.hand_params, hand_free, hand_scale_free), (self.obj_params, with_object, True)):
+        hand_factor = cfg.lr.joint_hand_factor if phase == "joint" else 1.0
+        for params, free, scaled, f in ((self.hand_params, hand_free, hand_scale_free, hand_factor), (self.obj_params, with_object, True, 1.0)):
             if free:
-                groups += [{"params": [params.rot], "lr": cfg.lr.rotation}, {"params": [params.t], "lr": cfg.lr.translation}]
+                groups += [{"params": [params.rot], "lr": f * cfg.lr.rotation}, {"params": [params.t], "lr": f * cfg.lr.translation}]
                 if scaled:
-                    groups.append({"params": [params.log_s], "lr": cfg.lr.log_scale})
+                    groups.append({"params": [params.log_s], "lr": f * cfg.lr.log_scale})
         opt = torch.optim.Adam(groups, betas=(0.9, 0.99))
         trace = self.losses.setdefault(f"{phase}@{step}", [])
         if with_object and not steer:
