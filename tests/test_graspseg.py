@@ -73,10 +73,14 @@ def test_network_shapes_and_the_loss_of_a_perfect_prediction():
 
 
 def test_missing_weights_name_the_file(tmp_path):
-    from hoikit.errors import MissingCheckpointError
+    from hoikit.errors import InputError, MissingCheckpointError
 
     with pytest.raises(MissingCheckpointError, match="nope.safetensors"):
         GraspSegmenter.load(tmp_path / "nope.safetensors")
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"not a safetensors file")
+    with pytest.raises(InputError, match="not a hoikit-seg weights file"):
+        GraspSegmenter.load(bad)
     with pytest.raises(ValueError, match="unknown embedded segmenter"):
         embedded_masks(np.zeros((8, 8, 3), np.uint8), _hand(), method="magic")
 

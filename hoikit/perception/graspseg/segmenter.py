@@ -33,20 +33,24 @@ class GraspSegmenter:
     def load(cls, path: str | Path | None = None) -> "GraspSegmenter":
         """Weights from ``path`` (default: the shipped file); never pickled code.
 
-        Raises :class:`hoikit.errors.MissingCheckpointError` naming the file when it is absent.
+        Raises :class:`hoikit.errors.MissingCheckpointError` naming the file when it is absent, and
+        :class:`hoikit.errors.InputError` when it is not a hoikit-seg weights file (both exit 2).
         """
         from safetensors import safe_open
 
-        from hoikit.errors import MissingCheckpointError
+        from hoikit.errors import InputError, MissingCheckpointError
 
         p = Path(path) if path is not None else default_weights_path()
         if not p.is_file():
             raise MissingCheckpointError(f"hoikit-seg weights not found: {p} (`hoikit train-seg` writes them)")
-        with safe_open(str(p), framework="pt") as f:
-            cfg = SegNetConfig.from_json(f.metadata()["config"])
-            state = {k: f.get_tensor(k) for k in f.keys()}
-        net = GraspSegNet(cfg)
-        net.load_state_dict(state)
+        try:
+            with safe_open(str(p), framework="pt") as f:
+                cfg = SegNetConfig.from_json((f.metadata() or {})["config"])
+                state = {k: f.get_tensor(k) for k in f.keys()}
+            net = GraspSegNet(cfg)
+            net.load_state_dict(state)
+        except Exception as e:  # noqa: BLE001 - any unreadable or foreign file is the same user error
+            raise InputError(f"{p}: not a hoikit-seg weights file ({type(e).__name__}: {e})") from None
         return cls(net.eval())
 
     def probability(self, rgb: np.ndarray, keypoints2d: np.ndarray) -> np.ndarray:
