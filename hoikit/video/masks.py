@@ -46,22 +46,32 @@ def _box(mask: np.ndarray) -> tuple[float, float, float, float] | None:
     return (xs.min(), ys.min(), xs.max(), ys.max()) if len(xs) else None
 
 
-def embedded_propagated(frames: np.ndarray, keypoints2d: np.ndarray, hand: np.ndarray, method: str | None = None) -> np.ndarray:
-    """(T, H, W) object masks: the embedded segmenter ``method`` (default hoikit's) on each frame's
-    grasp, kept inside the previous frame's object box (grown by :data:`TRACK_MARGIN`); an empty
-    result falls back to the region the grasp encloses."""
+def embedded_propagated(
+    frames: np.ndarray, keypoints2d: np.ndarray, hand: np.ndarray, method: str | None = None, hand_drawn: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """(T, H, W) object and hand masks: the embedded segmenter ``method`` (default hoikit's) on each
+    frame's grasp, the object kept inside the previous frame's object box (grown by
+    :data:`TRACK_MARGIN`); an empty result falls back to the region the grasp encloses.
+
+    ``hand_drawn``: ``hand`` is drawn from the keypoints (strokes wider than fingers), so the
+    segmenter's object may cover some of it and the hand becomes the drawn one minus the object,
+    as in the image pipeline; a given hand mask (False) is trusted over the object's.
+    """
     from hoikit.perception.graspseg.segmenter import DEFAULT_EMBEDDED, embedded_masks
     from hoikit.perception.segmentation import or_grasp_region
 
-    out, box = [], None
+    objects, hands, box = [], [], None
     for rgb, kp, h in zip(frames, keypoints2d, hand):
-        obj = embedded_masks(rgb, kp, method=method or DEFAULT_EMBEDDED).object & ~h
+        obj = embedded_masks(rgb, kp, method=method or DEFAULT_EMBEDDED).object
+        if not hand_drawn:
+            obj &= ~h
         if box is not None:
             obj &= _box_mask(box, TRACK_MARGIN, h.shape)
         obj, _ = or_grasp_region(obj, kp, h)
-        out.append(obj)
+        objects.append(obj)
+        hands.append(h & ~obj if hand_drawn else h)
         box = _box(obj) or box
-    return np.stack(out)
+    return np.stack(objects), np.stack(hands)
 
 
 def segmenter_masks(frames: np.ndarray, keypoints2d: np.ndarray, hand: np.ndarray, segmenter) -> np.ndarray:
@@ -86,4 +96,5 @@ def clip_masks(
         return ClipMasks(segmenter_masks(frames, keypoints2d, hand, segmenter), hand, getattr(segmenter, "name", "segmenter"))
     from hoikit.perception.graspseg.segmenter import DEFAULT_EMBEDDED
 
-    return ClipMasks(embedded_propagated(frames, keypoints2d, hand), hand, f"{DEFAULT_EMBEDDED}-propagated")
+    objects, hands = embedded_propagated(frames, keypoints2d, hand, hand_drawn=hand_given is None)
+    return ClipMasks(objects, hands, f"{DEFAULT_EMBEDDED}-propagated")
