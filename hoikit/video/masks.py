@@ -94,7 +94,12 @@ def clip_masks(
         return ClipMasks(object_given & ~hand if hand_given is None else object_given, hand, "given")
     if segmenter is not None:
         return ClipMasks(segmenter_masks(frames, keypoints2d, hand, segmenter), hand, getattr(segmenter, "name", "segmenter"))
+    objects, hands = embedded_propagated(frames, keypoints2d, hand, hand_drawn=hand_given is None)
+    return ClipMasks(objects, hands, propagated_source())
+
+
+def propagated_source() -> str:
+    """The ``source`` of masks from the embedded segmenter propagated through a clip."""
     from hoikit.perception.graspseg.segmenter import DEFAULT_EMBEDDED
 
-    objects, hands = embedded_propagated(frames, keypoints2d, hand, hand_drawn=hand_given is None)
-    return ClipMasks(objects, hands, f"{DEFAULT_EMBEDDED}-propagated")
+    return f"{DEFAULT_EMBEDDED}-propagated"

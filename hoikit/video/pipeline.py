@@ -332,9 +332,9 @@ def perceive_video(path: str | Path, options: VideoOptions = VideoOptions(), det
         raise NoHandError(f"{path}: no hand found in any of the {len(dets)} frames")
     n = sum(d is not None for d in dets)
     notes = list(clip.notes) + ([f"a hand was found in {n} of {len(dets)} frames; the others are interpolated"] if n < len(dets) else [])
-    from hoikit.perception.graspseg.segmenter import DEFAULT_EMBEDDED
+    from hoikit.video.masks import propagated_source
 
-    seg = "given" if obj is not None else ("sam2" if segmenter is not None else f"{DEFAULT_EMBEDDED}-propagated")
+    seg = "given" if obj is not None else ("sam2" if segmenter is not None else propagated_source())
     backends = {"hands": "mediapipe", "segmentation": seg}
     inputs = VideoInputs(clip.frames, clip.camera, dets, obj, hnd, options.hand, str(path), clip.names, clip.fps, notes, backends, timings)
     if obj is None and segmenter is not None:

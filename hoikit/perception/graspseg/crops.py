@@ -65,13 +65,16 @@ def crop_image(img: np.ndarray, A: np.ndarray, side: int, nearest: bool = False)
     return cv2.warpAffine(img, A, (side, side), flags=flags, borderMode=cv2.BORDER_CONSTANT)
 
 
+def prior_channels(keypoints_crop: np.ndarray, side: int) -> np.ndarray:
+    """(2, S, S) bool: the hand drawn from the (21, 2) crop keypoints and the grasp region."""
+    hand = hand_mask_from_keypoints(keypoints_crop, (side, side))
+    return np.stack([hand, grasp_region(keypoints_crop, hand)])
+
+
 def crop_channels(rgb_crop: np.ndarray, keypoints_crop: np.ndarray) -> np.ndarray:
     """(S, S, 3) uint8 crop and (21, 2) crop keypoints → (5, S, S) float32 network input."""
-    side = rgb_crop.shape[0]
-    hand = hand_mask_from_keypoints(keypoints_crop, (side, side))
-    grasp = grasp_region(keypoints_crop, hand)
     rgb = (rgb_crop.astype(np.float32) / 255.0 - RGB_MEAN) / RGB_STD
-    return np.concatenate([rgb.transpose(2, 0, 1), hand[None].astype(np.float32), grasp[None].astype(np.float32)])
+    return np.concatenate([rgb.transpose(2, 0, 1), prior_channels(keypoints_crop, rgb_crop.shape[0]).astype(np.float32)])
 
 
 def paste(prob: np.ndarray, A: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

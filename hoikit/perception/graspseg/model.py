@@ -15,14 +15,14 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-from hoikit.perception.graspseg.crops import IN_CHANNELS
+from hoikit.perception.graspseg.crops import IN_CHANNELS, CropConfig
 
 
 @dataclass(frozen=True)
 class SegNetConfig:
     widths: tuple[int, ...] = (8, 16, 32, 64, 96)  # channels per level; the crop halves per level
-    side: int = 128  # crop pixels (a multiple of 2^(levels − 1))
-    roi_scale: float = 2.6  # see CropConfig
+    side: int = CropConfig.side  # crop pixels (a multiple of 2^(levels − 1))
+    roi_scale: float = CropConfig.roi_scale
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

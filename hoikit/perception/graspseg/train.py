@@ -23,7 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from hoikit.perception.graspseg.crops import CropConfig, apply_affine, crop_affine, crop_channels, crop_image
+from hoikit.perception.graspseg.crops import CropConfig, apply_affine, crop_affine, crop_image, prior_channels
 from hoikit.perception.graspseg.model import GraspSegNet, SegNetConfig
 
 DATA_SEED_OFFSET = 1000  # scene seeds = seed + this: the benchmarks' sets use small seeds
@@ -114,10 +114,8 @@ def make_data(cfg: SegTrainConfig, work: Path) -> dict[str, np.ndarray]:
 
 def input_channels(data: dict[str, np.ndarray]) -> np.ndarray:
     """(N, 2, S, S) uint8: the hand and grasp channels of every crop (drawn once)."""
-    out = []
-    for rgb, kp in zip(data["rgb"], data["keypoints"]):
-        out.append(crop_channels(rgb, kp)[3:].astype(np.uint8))
-    return np.stack(out)
+    side = data["rgb"].shape[1]
+    return np.stack([prior_channels(kp, side).astype(np.uint8) for kp in data["keypoints"]])
 
 
 # ---------------------------------------------------------------------------- training
